@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * faith datapath: capture IPv6 TCP addressed to faith prefixes.
+ *
+ *   faith_tc        TC ingress: classify, apply the keepfaith gate, mark
+ *                   captured packets for the fwmark rule (local delivery).
+ *   faith_xdp       XDP: the same classifier; leaves its verdict in the XDP
+ *                   metadata so that faith_tc_meta only has to apply it.
+ *   faith_tc_meta   TC ingress companion of faith_xdp.
+ *   faith_lookup    sk_lookup: give connections to faith addresses to the
+ *                   relay socket registered for the port (or all ports).
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/ipv6.h>
+#include <linux/icmpv6.h>
+#include <linux/tcp.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "../src/maps.h"
+
+#define AF_INET6	10
+/* Headers walked before the upper-layer protocol; bounded for the verifier. */
+#define MAX_EXT_HDRS	6
+/* Bytes the TC program pulls into the linear area when headers are not. */
+#define PULL_LEN	256
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, FAITH_MAX_PREFIXES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct faith_prefix_key);
+	__type(value, struct faith_prefix_value);
+} prefixes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, FAITH_MAX_RELAYS);
+	__type(key, __u32);	/* destination port, FAITH_RELAY_ALL_PORTS */
+	__type(value, __u64);	/* socket cookie (fd on update) */
+} relays SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct faith_control);
+} control SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct faith_stats);
+} stats SEC(".maps");
+
+struct cursor {
+	void *pos;
+	void *end;
+};
+
+static __always_inline struct faith_stats *stats_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&stats, &zero);
+}
+
+static __always_inline struct faith_control *control_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&control, &zero);
+}
+
+static __always_inline int in_faith_prefix(const struct in6_addr *addr)
+{
+	struct faith_prefix_key key = { .prefixlen = 128 };
+
+	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
+	return bpf_map_lookup_elem(&prefixes, &key) != NULL;
+}
+
+/* Same for the sk_lookup context, which only allows 32-bit loads. */
+static __always_inline int in_faith_prefix_u32(const __u32 *words)
+{
+	struct faith_prefix_key key = { .prefixlen = 128 };
+	__u32 *dst = (__u32 *)key.addr;
+
+	dst[0] = words[0];
+	dst[1] = words[1];
+	dst[2] = words[2];
+	dst[3] = words[3];
+	return bpf_map_lookup_elem(&prefixes, &key) != NULL;
+}
+
+/*
+ * Walk the extension headers after an IPv6 header, leaving the cursor at the
+ * upper-layer header.  Returns its protocol, -1 when the chain is truncated
+ * or too long.  A non-first fragment has no upper-layer header: its protocol
+ * is the fragment header's next header, and *later_frag is set.
+ */
+static __always_inline int skip_ext_hdrs(struct cursor *c, __u8 nexthdr,
+					 int *later_frag)
+{
+	*later_frag = 0;
+#pragma unroll
+	for (int i = 0; i < MAX_EXT_HDRS; i++) {
+		__u8 *hdr = c->pos;
+		__u32 len;
+
+		switch (nexthdr) {
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+			if ((void *)(hdr + 2) > c->end)
+				return -1;
+			len = ((__u32)hdr[1] + 1) * 8;
+			break;
+		case IPPROTO_FRAGMENT:
+			if ((void *)(hdr + 8) > c->end)
+				return -1;
+			if (*(__be16 *)(hdr + 2) & bpf_htons(0xfff8)) {
+				*later_frag = 1;
+				return hdr[0];
+			}
+			len = 8;
+			break;
+		default:
+			return nexthdr;
+		}
+		nexthdr = hdr[0];
+		c->pos = hdr + len;
+	}
+	return -1;
+}
+
+static __always_inline int icmp6_is_error(__u8 type)
+{
+	return type == ICMPV6_DEST_UNREACH || type == ICMPV6_PKT_TOOBIG ||
+	       type == ICMPV6_TIME_EXCEED || type == ICMPV6_PARAMPROB;
+}
+
+/* The ICMPv6 error at the cursor quotes IPv6 TCP sent from a faith address. */
+static __always_inline enum faith_verdict classify_icmp6(struct cursor *c)
+{
+	struct icmp6hdr *icmp = c->pos;
+	struct ipv6hdr *inner;
+	int proto, later_frag;
+
+	if ((void *)(icmp + 1) > c->end)
+		return FAITH_MALFORMED;
+	if (!icmp6_is_error(icmp->icmp6_type))
+		return FAITH_PASS;
+	inner = (void *)(icmp + 1);
+	if ((void *)(inner + 1) > c->end)
+		return FAITH_MALFORMED;
+	c->pos = inner + 1;
+	proto = skip_ext_hdrs(c, inner->nexthdr, &later_frag);
+	if (proto < 0)
+		return FAITH_MALFORMED;
+	if (proto != IPPROTO_TCP)
+		return FAITH_PASS;
+	/* tcp_v6_err() needs the ports and sequence number: 8 bytes. */
+	if (!later_frag && c->pos + 8 > c->end)
+		return FAITH_MALFORMED;
+	return in_faith_prefix(&inner->saddr) ? FAITH_ICMP : FAITH_PASS;
+}
+
+/*
+ * The classifier shared by TC and XDP.  data..end is the packet's linear
+ * part starting at the Ethernet header; pkt_len its full length.
+ */
+static __always_inline enum faith_verdict classify(void *data, void *end,
+						   __u32 pkt_len)
+{
+	struct ethhdr *eth = data;
+	struct ipv6hdr *ip6 = (void *)(eth + 1);
+	struct cursor c = { .pos = ip6 + 1, .end = end };
+	enum faith_verdict verdict;
+	int proto, later_frag;
+
+	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IPV6))
+		return FAITH_PASS;
+	if ((void *)(ip6 + 1) > end || ip6->version != 6)
+		return FAITH_MALFORMED;
+	/* payload_len 0 is a jumbogram or BIG TCP aggregate: trust the skb. */
+	if (ip6->payload_len &&
+	    sizeof(*eth) + sizeof(*ip6) + bpf_ntohs(ip6->payload_len) > pkt_len)
+		return FAITH_MALFORMED;
+
+	proto = skip_ext_hdrs(&c, ip6->nexthdr, &later_frag);
+	if (proto < 0)
+		return FAITH_MALFORMED;
+	if (proto == IPPROTO_TCP) {
+		if (!later_frag && c.pos + sizeof(struct tcphdr) > end)
+			return FAITH_MALFORMED;
+		verdict = FAITH_TCP;
+	} else if (proto == IPPROTO_ICMPV6 && !later_frag) {
+		verdict = classify_icmp6(&c);
+		if (verdict != FAITH_ICMP)
+			return verdict;
+	} else {
+		return FAITH_PASS;
+	}
+	return in_faith_prefix(&ip6->daddr) ? verdict : FAITH_PASS;
+}
+
+/* Count the verdict and apply the keepfaith gate: FAITH_PASS when closed. */
+static __always_inline enum faith_verdict account(enum faith_verdict verdict,
+						  struct faith_control **ctlp)
+{
+	struct faith_stats *st = stats_get();
+	struct faith_control *ctl;
+
+	if (st)
+		st->packets++;
+	if (verdict == FAITH_PASS)
+		return FAITH_PASS;
+	if (verdict == FAITH_MALFORMED) {
+		if (st)
+			st->malformed++;
+		return FAITH_PASS;
+	}
+	ctl = control_get();
+	if (!ctl || !ctl->keepfaith) {
+		if (st)
+			st->gated_off++;
+		return FAITH_PASS;
+	}
+	if (st) {
+		if (verdict == FAITH_TCP)
+			st->tcp_captured++;
+		else
+			st->icmp_captured++;
+	}
+	*ctlp = ctl;
+	return verdict;
+}
+
+static __always_inline enum faith_verdict classify_skb(struct __sk_buff *skb)
+{
+	enum faith_verdict verdict;
+
+	verdict = classify((void *)(long)skb->data,
+			   (void *)(long)skb->data_end, skb->len);
+	/* Headers outside the linear area: pull them in and look again. */
+	if (verdict == FAITH_MALFORMED &&
+	    skb->data_end - skb->data < skb->len &&
+	    skb->data_end - skb->data < PULL_LEN) {
+		bpf_skb_pull_data(skb, skb->len < PULL_LEN ? skb->len : PULL_LEN);
+		verdict = classify((void *)(long)skb->data,
+				   (void *)(long)skb->data_end, skb->len);
+	}
+	return verdict;
+}
+
+SEC("tc")
+int faith_tc(struct __sk_buff *skb)
+{
+	struct faith_control *ctl = NULL;
+
+	if (account(classify_skb(skb), &ctl) != FAITH_PASS && ctl)
+		skb->mark = ctl->mark;
+	return TC_ACT_OK;
+}
+
+SEC("xdp")
+int faith_xdp(struct xdp_md *xdp)
+{
+	void *data = (void *)(long)xdp->data;
+	void *end = (void *)(long)xdp->data_end;
+	struct faith_control *ctl = NULL;
+	struct faith_meta *meta;
+	enum faith_verdict verdict;
+
+	verdict = classify(data, end, bpf_xdp_get_buff_len(xdp));
+	verdict = account(verdict, &ctl);
+	if (verdict == FAITH_PASS)
+		return XDP_PASS;
+	/* Only captured packets carry metadata: the TC side does nothing else. */
+	if (bpf_xdp_adjust_meta(xdp, -(int)sizeof(*meta)))
+		return XDP_PASS;
+	meta = (void *)(long)xdp->data_meta;
+	if ((void *)(meta + 1) > (void *)(long)xdp->data)
+		return XDP_PASS;
+	meta->verdict = verdict;
+	meta->magic = FAITH_META_MAGIC;
+	return XDP_PASS;
+}
+
+SEC("tc")
+int faith_tc_meta(struct __sk_buff *skb)
+{
+	struct faith_meta *meta = (void *)(long)skb->data_meta;
+	struct faith_control *ctl;
+
+	if ((void *)(meta + 1) > (void *)(long)skb->data ||
+	    meta->magic != FAITH_META_MAGIC)
+		return TC_ACT_OK;
+	ctl = control_get();
+	if (ctl)
+		skb->mark = ctl->mark;
+	return TC_ACT_OK;
+}
+
+SEC("sk_lookup")
+int faith_lookup(struct bpf_sk_lookup *ctx)
+{
+	__u32 port = ctx->local_port, all = FAITH_RELAY_ALL_PORTS;
+	struct faith_control *ctl;
+	struct faith_stats *st;
+	struct bpf_sock *sk;
+	long err;
+
+	if (ctx->family != AF_INET6 || ctx->protocol != IPPROTO_TCP)
+		return SK_PASS;
+	if (!in_faith_prefix_u32(ctx->local_ip6))
+		return SK_PASS;
+	ctl = control_get();
+	if (!ctl || !ctl->keepfaith)
+		return SK_PASS;
+
+	st = stats_get();
+	sk = bpf_map_lookup_elem(&relays, &port);
+	if (!sk)
+		sk = bpf_map_lookup_elem(&relays, &all);
+	if (!sk)
+		goto drop;
+	err = bpf_sk_assign(ctx, sk, 0);
+	bpf_sk_release(sk);
+	if (err)
+		goto drop;
+	if (st)
+		st->assigned++;
+	return SK_PASS;
+drop:
+	/* Never let the router's own listeners take a faith connection. */
+	if (st)
+		st->no_relay++;
+	return SK_DROP;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Structures shared by the BPF datapath (bpf/faith.bpf.c) and userspace
+ * (faith-loader, libfaith-relay, tests).  Every map is pinned under the pin
+ * directory (default /sys/fs/bpf/faith) and carries BTF, so
+ * `bpftool map dump pinned /sys/fs/bpf/faith/<map>` prints named fields.
+ */
+#ifndef FAITH_MAPS_H
+#define FAITH_MAPS_H
+
+#include <linux/types.h>
+
+#define FAITH_DEFAULT_PIN_DIR	"/sys/fs/bpf/faith"
+
+/* Pinned object names, relative to the pin directory. */
+#define FAITH_PIN_PREFIXES	"prefixes"
+#define FAITH_PIN_RELAYS	"relays"
+#define FAITH_PIN_CONTROL	"control"
+#define FAITH_PIN_STATS		"stats"
+#define FAITH_PIN_PROG_TC	"prog_tc"
+#define FAITH_PIN_PROG_XDP	"prog_xdp"
+#define FAITH_PIN_PROG_LOOKUP	"prog_sk_lookup"
+#define FAITH_PIN_LINK_LOOKUP	"link_sk_lookup"
+
+#define FAITH_MAX_PREFIXES	131072
+#define FAITH_MAX_RELAYS	65536
+
+/* Longest prefix the loader accepts: the low 32 bits carry the IPv4 address. */
+#define FAITH_MAX_PREFIXLEN	96
+
+/* Key of the `relays` sockhash meaning "every destination port". */
+#define FAITH_RELAY_ALL_PORTS	0
+
+/* Defaults for local delivery: the classifier sets skb->mark = mark, and the
+ * loader installs `ip -6 rule add fwmark mark lookup table` plus
+ * `ip -6 route add local ::/0 dev lo table table`. */
+#define FAITH_DEFAULT_MARK	0xfa17
+#define FAITH_DEFAULT_TABLE	0xfa17
+#define FAITH_DEFAULT_RULE_PRIO	1000
+
+/* `prefixes` LPM trie key: prefixlen counts bits of addr (network order). */
+struct faith_prefix_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* `prefixes` value: reserved for per-prefix options, zero today. */
+struct faith_prefix_value {
+	__u32 flags;
+};
+
+/* `control` array, one element at key 0. */
+struct faith_control {
+	__u32 keepfaith;	/* the gate: 0 = capture nothing */
+	__u32 mark;		/* skb->mark set on captured packets */
+	__u32 table;		/* routing table holding `local ::/0 dev lo` */
+	__u32 rule_prio;	/* priority of the fwmark policy rule */
+};
+
+/* `stats` per-CPU array, one element at key 0. */
+struct faith_stats {
+	__u64 packets;		/* packets seen by the classifier */
+	__u64 tcp_captured;	/* IPv6 TCP sent to local delivery */
+	__u64 icmp_captured;	/* ICMPv6 errors sent to local delivery */
+	__u64 gated_off;	/* would have been captured, keepfaith 0 */
+	__u64 assigned;		/* sk_lookup: connection given to a relay */
+	__u64 no_relay;		/* sk_lookup: faith address, no relay: drop */
+	__u64 malformed;	/* truncated or malformed IPv6 headers */
+};
+
+/* Verdict the XDP classifier leaves in the XDP metadata area for the TC
+ * program, so each packet is classified once. */
+#define FAITH_META_MAGIC	0xfa17fa17u
+
+enum faith_verdict {
+	FAITH_PASS = 0,		/* not ours: leave untouched */
+	FAITH_TCP = 1,		/* IPv6 TCP to a faith prefix */
+	FAITH_ICMP = 2,		/* ICMPv6 error about a faith connection */
+	FAITH_MALFORMED = 3,	/* could not be parsed: pass untouched */
+};
+
+struct faith_meta {
+	__u32 verdict;
+	__u32 magic;
+};
+
+#endif /* FAITH_MAPS_H */
