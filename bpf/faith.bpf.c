@@ -37,6 +37,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct faith_prefix_key);
 	__type(value, struct faith_prefix_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } prefixes SEC(".maps");
 
 struct {
@@ -44,6 +45,7 @@ struct {
 	__uint(max_entries, FAITH_MAX_RELAYS);
 	__type(key, __u32);	/* destination port, FAITH_RELAY_ALL_PORTS */
 	__type(value, __u64);	/* socket cookie (fd on update) */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } relays SEC(".maps");
 
 struct {
@@ -51,6 +53,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct faith_control);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } control SEC(".maps");
 
 struct {
@@ -58,7 +61,17 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct faith_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } stats SEC(".maps");
+
+/* Interfaces faith-loader attached to; userspace bookkeeping only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);	/* ifindex */
+	__type(value, struct faith_iface);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ifaces SEC(".maps");
 
 struct cursor {
 	void *pos;

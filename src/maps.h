@@ -17,7 +17,9 @@
 #define FAITH_PIN_RELAYS	"relays"
 #define FAITH_PIN_CONTROL	"control"
 #define FAITH_PIN_STATS		"stats"
+#define FAITH_PIN_IFACES	"ifaces"
 #define FAITH_PIN_PROG_TC	"prog_tc"
+#define FAITH_PIN_PROG_TC_META	"prog_tc_meta"
 #define FAITH_PIN_PROG_XDP	"prog_xdp"
 #define FAITH_PIN_PROG_LOOKUP	"prog_sk_lookup"
 #define FAITH_PIN_LINK_LOOKUP	"link_sk_lookup"
@@ -66,6 +68,16 @@ struct faith_stats {
 	__u64 assigned;		/* sk_lookup: connection given to a relay */
 	__u64 no_relay;		/* sk_lookup: faith address, no relay: drop */
 	__u64 malformed;	/* truncated or malformed IPv6 headers */
+};
+
+/* `ifaces` hash, keyed by ifindex: where faith-loader attached. */
+#define FAITH_IFACE_XDP		0x1	/* XDP classifier + TC metadata reader */
+#define FAITH_IFACE_XDP_GENERIC	0x2	/* XDP in generic (skb) mode */
+#define FAITH_IFACE_OWN_CLSACT	0x4	/* the loader created the clsact qdisc */
+
+struct faith_iface {
+	__u32 flags;
+	char name[16];
 };
 
 /* Verdict the XDP classifier leaves in the XDP metadata area for the TC

@@ -26,4 +26,8 @@ int faith_nl_local_route_del(uint32_t table);
 /* 1 if it exists, 0 if not, negative errno on failure. */
 int faith_nl_local_route_exists(uint32_t table);
 
+/* 1 if the clsact qdisc of ifindex holds no filter (ingress or egress),
+ * 0 if it holds some, negative errno on failure. */
+int faith_nl_clsact_unused(int ifindex);
+
 #endif /* FAITH_NETLINK_H */

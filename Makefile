@@ -1,0 +1,75 @@
+# faith: IPv6-to-IPv4 TCP relay capture for Linux, on eBPF.
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Ibuild
+LDLIBS    += -lbpf -lelf -lz
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+              $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
+
+PREFIX    ?= /usr/local
+BUILD     := build
+
+LOADER_SRCS := src/loader.c src/objects.c src/iface.c src/netlink.c \
+               src/prefix.c src/cmd_attach.c src/cmd_maps.c src/cmd_status.c \
+               src/json.c src/util.c
+RELAY_SRCS  := src/relay.c
+TEST_BINS   := $(BUILD)/test_datapath $(BUILD)/test_prefix $(BUILD)/test_netlink \
+               $(BUILD)/faith-testrelay $(BUILD)/faith-testclient
+
+all: bpf/faith.bpf.o $(BUILD)/faith.skel.h faith-loader $(BUILD)/libfaith-relay.a
+
+bpf/faith.bpf.o: bpf/faith.bpf.c src/maps.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/faith.skel.h: bpf/faith.bpf.o | $(BUILD)
+	$(BPFTOOL) gen skeleton $< name faith_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD):
+	mkdir -p $@
+
+$(BUILD)/%.o: src/%.c src/*.h $(BUILD)/faith.skel.h | $(BUILD)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libfaith-relay.a: $(RELAY_SRCS:src/%.c=$(BUILD)/%.o)
+	$(AR) rcs $@ $^
+
+faith-loader: $(LOADER_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/libfaith-relay.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/test_%: tests/test_%.c $(BUILD)/libfaith-relay.a $(BUILD)/faith.skel.h \
+		$(filter-out $(BUILD)/loader.o,$(LOADER_SRCS:src/%.c=$(BUILD)/%.o))
+	$(CC) $(CFLAGS) -Itests $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/faith-test%: tests/faith-test%.c $(BUILD)/libfaith-relay.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/bench_datapath: bench/bench_datapath.c $(BUILD)/faith.skel.h \
+		$(BUILD)/prefix.o $(BUILD)/util.o
+	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
+
+test: all $(TEST_BINS)
+	tests/run.sh
+
+bench-datapath: all $(BUILD)/bench_datapath
+	$(BUILD)/bench_datapath
+
+check-asan:
+	$(MAKE) clean
+	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" test
+
+install: all
+	install -D -m 0755 faith-loader $(DESTDIR)$(PREFIX)/sbin/faith-loader
+	install -D -m 0644 man/faith-loader.8 $(DESTDIR)$(PREFIX)/share/man/man8/faith-loader.8
+	install -D -m 0644 src/faith_relay.h $(DESTDIR)$(PREFIX)/include/faith_relay.h
+	install -D -m 0644 src/maps.h $(DESTDIR)$(PREFIX)/include/faith/maps.h
+	install -D -m 0644 $(BUILD)/libfaith-relay.a $(DESTDIR)$(PREFIX)/lib/libfaith-relay.a
+
+clean:
+	rm -rf $(BUILD) bpf/faith.bpf.o faith-loader
+
+.PHONY: all test bench-datapath check-asan install clean
