@@ -48,9 +48,15 @@ $(BUILD)/test_%: tests/test_%.c $(BUILD)/libfaith-relay.a $(BUILD)/faith.skel.h 
 $(BUILD)/faith-test%: tests/faith-test%.c $(BUILD)/libfaith-relay.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
+bench/empty.bpf.o: bench/empty.bpf.c
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/empty.skel.h: bench/empty.bpf.o | $(BUILD)
+	$(BPFTOOL) gen skeleton $< name empty_bpf > $@.tmp && mv $@.tmp $@
+
 $(BUILD)/bench_datapath: bench/bench_datapath.c $(BUILD)/faith.skel.h \
-		$(BUILD)/prefix.o $(BUILD)/util.o
-	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
+		$(BUILD)/empty.skel.h $(BUILD)/prefix.o $(BUILD)/util.o
+	$(CC) $(CFLAGS) -Ibench $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
 
 test: all $(TEST_BINS)
 	tests/run.sh
@@ -70,6 +76,6 @@ install: all
 	install -D -m 0644 $(BUILD)/libfaith-relay.a $(DESTDIR)$(PREFIX)/lib/libfaith-relay.a
 
 clean:
-	rm -rf $(BUILD) bpf/faith.bpf.o faith-loader
+	rm -rf $(BUILD) bpf/faith.bpf.o bench/empty.bpf.o faith-loader
 
 .PHONY: all test bench-datapath check-asan install clean

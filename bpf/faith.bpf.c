@@ -4,6 +4,8 @@
  *
  *   faith_tc        TC ingress: classify, apply the keepfaith gate, mark
  *                   captured packets for the fwmark rule (local delivery).
+ *                   The TC programs return TC_ACT_UNSPEC: later filters on
+ *                   the interface still run, and the packet goes on.
  *   faith_xdp       XDP: the same classifier; leaves its verdict in the XDP
  *                   metadata so that faith_tc_meta only has to apply it.
  *   faith_tc_meta   TC ingress companion of faith_xdp.
@@ -281,7 +283,7 @@ int faith_tc(struct __sk_buff *skb)
 
 	if (account(classify_skb(skb), &ctl) != FAITH_PASS && ctl)
 		skb->mark = ctl->mark;
-	return TC_ACT_OK;
+	return TC_ACT_UNSPEC;
 }
 
 SEC("xdp")
@@ -316,11 +318,11 @@ int faith_tc_meta(struct __sk_buff *skb)
 
 	if ((void *)(meta + 1) > (void *)(long)skb->data ||
 	    meta->magic != FAITH_META_MAGIC)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	ctl = control_get();
 	if (ctl)
 		skb->mark = ctl->mark;
-	return TC_ACT_OK;
+	return TC_ACT_UNSPEC;
 }
 
 SEC("sk_lookup")
