@@ -5,7 +5,7 @@
  * Listens on [::1]:0 (IPV6_V6ONLY), registers the socket with
  * libfaith-relay for --port N|all (unless --no-register, when an outside
  * `faith-loader relay add --pid --fd` does it), prints "ready PID FD" and
- * then, for each connection: writes "DST [addr]:port\n" (getsockname, the
+ * then, for each connection: writes "DST [addr]:port TAG\n" (getsockname, the
  * original destination), echoes everything it reads until EOF, closes.
  * Exits after --count N connections (default: never).
  */
@@ -33,17 +33,20 @@ static int listen_loopback(void)
 	return fd;
 }
 
+static const char *tag = "-";
+
 static void serve(int conn)
 {
 	struct sockaddr_in6 local;
 	socklen_t len = sizeof(local);
-	char addr[INET6_ADDRSTRLEN], line[96], buf[65536];
+	char addr[INET6_ADDRSTRLEN], line[160], buf[65536];
 	ssize_t n;
 
 	if (getsockname(conn, (struct sockaddr *)&local, &len))
 		return;
 	inet_ntop(AF_INET6, &local.sin6_addr, addr, sizeof(addr));
-	n = snprintf(line, sizeof(line), "DST [%s]:%u\n", addr, ntohs(local.sin6_port));
+	n = snprintf(line, sizeof(line), "DST [%s]:%u %s\n", addr,
+		     ntohs(local.sin6_port), tag);
 	if (write(conn, line, (size_t)n) != n)
 		return;
 	while ((n = read(conn, buf, sizeof(buf))) > 0)
@@ -62,10 +65,12 @@ int main(int argc, char **argv)
 			port_arg = argv[++i];
 		else if (!strcmp(argv[i], "--count") && i + 1 < argc)
 			count = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--tag") && i + 1 < argc)
+			tag = argv[++i];
 		else if (!strcmp(argv[i], "--no-register"))
 			reg = 0;
 		else {
-			fprintf(stderr, "usage: faith-testrelay [--port N|all] [--count N] [--no-register]\n");
+			fprintf(stderr, "usage: faith-testrelay [--port N|all] [--tag TAG] [--count N] [--no-register]\n");
 			return 2;
 		}
 	}
