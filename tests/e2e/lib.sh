@@ -69,6 +69,8 @@ topo_up() {
 	ip link add eth0 netns "$NS_C" type veth peer name eth0 netns "$NS_R" &&
 	ip -n "$NS_C" addr add 2001:db8:1::2/64 dev eth0 nodad &&
 	ip -n "$NS_R" addr add 2001:db8:1::1/64 dev eth0 nodad &&
+	C sysctl -qw net.ipv6.conf.eth0.accept_dad=0 &&
+	R sysctl -qw net.ipv6.conf.eth0.accept_dad=0 &&
 	ip -n "$NS_C" link set eth0 up && ip -n "$NS_R" link set eth0 up &&
 	ip -n "$NS_C" link set lo up && ip -n "$NS_R" link set lo up &&
 	ip -n "$NS_C" route add 64:ff9b::/96 via 2001:db8:1::1 &&
@@ -76,6 +78,15 @@ topo_up() {
 		echo "not ok - $(basename "$0"): cannot build the test topology"
 		exit 1
 	}
+	# Let the kernel finish its own set-up (link-local addresses and
+	# routes) so that later state comparisons see only our changes.
+	local i
+	for i in $(seq 50); do
+		[ -n "$(ip -n "$NS_R" -6 route show table local dev eth0 | grep ff00)" ] &&
+		[ -n "$(ip -n "$NS_R" -6 route show table local dev eth0 | grep 'local fe80')" ] &&
+		[ -n "$(ip -n "$NS_R" -6 route show dev eth0 | grep fe80)" ] && break
+		sleep 0.1
+	done
 }
 
 # start_relay ARGS...: run faith-testrelay in the router; sets RELAY_PID
