@@ -18,7 +18,7 @@ LOADER_SRCS := src/loader.c src/objects.c src/iface.c src/netlink.c \
                src/prefix.c src/cmd_attach.c src/cmd_maps.c src/cmd_status.c \
                src/json.c src/util.c
 RELAY_SRCS  := src/relay.c
-TEST_BINS   := $(BUILD)/test_datapath $(BUILD)/test_prefix $(BUILD)/test_netlink \
+TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) \
                $(BUILD)/faith-testrelay $(BUILD)/faith-testclient
 
 all: bpf/faith.bpf.o $(BUILD)/faith.skel.h faith-loader $(BUILD)/libfaith-relay.a
@@ -41,8 +41,9 @@ $(BUILD)/libfaith-relay.a: $(RELAY_SRCS:src/%.c=$(BUILD)/%.o)
 faith-loader: $(LOADER_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/libfaith-relay.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/test_%: tests/test_%.c $(BUILD)/libfaith-relay.a $(BUILD)/faith.skel.h \
-		$(filter-out $(BUILD)/loader.o,$(LOADER_SRCS:src/%.c=$(BUILD)/%.o))
+TEST_OBJS := $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/netlink.o $(BUILD)/libfaith-relay.a
+
+$(BUILD)/test_%: tests/test_%.c tests/testlib.h $(BUILD)/faith.skel.h $(TEST_OBJS)
 	$(CC) $(CFLAGS) -Itests $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/faith-test%: tests/faith-test%.c $(BUILD)/libfaith-relay.a

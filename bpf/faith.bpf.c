@@ -118,15 +118,19 @@ static __always_inline int in_faith_prefix_u32(const __u32 *words)
 /*
  * Walk the extension headers after an IPv6 header, leaving the cursor at the
  * upper-layer header.  Returns its protocol, -1 when the chain is truncated
- * or too long.  A non-first fragment has no upper-layer header: its protocol
- * is the fragment header's next header, and *later_frag is set.
+ * or longer than MAX_EXT_HDRS.  A non-first fragment has no upper-layer
+ * header: *later_frag is set and the fragment header's next header is
+ * returned, except that destination options there (the one extension
+ * header that sits in the fragmentable part before TCP) count as TCP, so
+ * that all fragments of such a packet get the verdict of its first one.
  */
 static __always_inline int skip_ext_hdrs(struct cursor *c, __u8 nexthdr,
 					 int *later_frag)
 {
 	*later_frag = 0;
+	/* One turn more than headers: the last may only find the protocol. */
 #pragma unroll
-	for (int i = 0; i < MAX_EXT_HDRS; i++) {
+	for (int i = 0; i <= MAX_EXT_HDRS; i++) {
 		__u8 *hdr = c->pos;
 		__u32 len;
 
@@ -143,7 +147,7 @@ static __always_inline int skip_ext_hdrs(struct cursor *c, __u8 nexthdr,
 				return -1;
 			if (*(__be16 *)(hdr + 2) & bpf_htons(0xfff8)) {
 				*later_frag = 1;
-				return hdr[0];
+				return hdr[0] == IPPROTO_DSTOPTS ? IPPROTO_TCP : hdr[0];
 			}
 			len = 8;
 			break;

@@ -43,7 +43,7 @@ int list_prefixes(const struct faith_cli *cli, const struct faith_objs *o,
 		if (cli->json)
 			json_str(NULL, text);
 		else
-			printf("%s\n", text);
+			printf("%s%s\n", json_key ? "  " : "", text);
 	}
 	if (cli->json)
 		json_arr_close();
@@ -328,7 +328,8 @@ int list_relays(const struct faith_cli *cli, const struct faith_objs *o,
 			json_u64("cookie", cookie);
 			json_obj_close();
 		} else {
-			printf("%-5s cookie %" PRIu64 "\n", port, (uint64_t)cookie);
+			printf("%s%-5s cookie %" PRIu64 "\n", json_key ? "  " : "",
+			       port, (uint64_t)cookie);
 		}
 	}
 	if (cli->json)
