@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -506,8 +507,8 @@ static int unload_prefixes(int fd, const struct faith_prefix_key *keys,
 	return 0;
 }
 
-/* First /96 among keys[1..count), or 0: its addresses make the deepest
- * matching lookups in the trie. */
+/* First /96 among keys[1..count), or 0: an address in it takes a long
+ * matching walk down the trie. */
 static uint32_t first_slash96(const struct faith_prefix_key *keys,
 			      uint32_t count)
 {

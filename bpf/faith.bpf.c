@@ -299,7 +299,9 @@ int faith_xdp(struct xdp_md *xdp)
 	struct faith_meta *meta;
 	enum faith_verdict verdict;
 
-	verdict = classify(data, end, bpf_xdp_get_buff_len(xdp));
+	/* Without BPF_F_XDP_HAS_FRAGS every frame is one buffer: data..end is
+	 * all of it (and bpf_xdp_get_buff_len() would need Linux 5.18). */
+	verdict = classify(data, end, end - data);
 	verdict = account(verdict, &ctl);
 	if (verdict == FAITH_PASS)
 		return XDP_PASS;
