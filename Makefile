@@ -69,6 +69,12 @@ check-asan:
 	$(MAKE) clean
 	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" test
 
+# faith-loader under valgrind through the life-cycle test: any memory error
+# or leak fails a check.
+check-valgrind: all $(TEST_BINS)
+	FAITH_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+		bash tests/e2e/lifecycle.sh
+
 install: all
 	install -D -m 0755 faith-loader $(DESTDIR)$(PREFIX)/sbin/faith-loader
 	install -D -m 0644 man/faith-loader.8 $(DESTDIR)$(PREFIX)/share/man/man8/faith-loader.8
@@ -79,4 +85,4 @@ install: all
 clean:
 	rm -rf $(BUILD) bpf/faith.bpf.o bench/empty.bpf.o faith-loader
 
-.PHONY: all test bench-datapath check-asan install clean
+.PHONY: all test bench-datapath check-asan check-valgrind install clean

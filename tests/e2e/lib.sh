@@ -35,7 +35,8 @@ check_fail() { local d=$1; shift; if "$@" >"$TMP/out" 2>&1; then notok "$d"; sed
 R_bg() { nsenter --net="/run/netns/$NS_R" "$@" & BG_PID=$!; PIDS+=("$BG_PID"); }
 R() { nsenter --net="/run/netns/$NS_R" "$@"; }
 C() { nsenter --net="/run/netns/$NS_C" "$@"; }
-faith() { R "$LOADER" "$@"; }
+# FAITH_WRAP runs faith-loader under a checker, e.g. "valgrind -q --error-exitcode=99".
+faith() { R ${FAITH_WRAP:-} "$LOADER" "$@"; }
 
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
@@ -54,6 +55,7 @@ cleanup() {
 	ip netns del "$NS_C" 2>/dev/null
 	ip netns del "$NS_R" 2>/dev/null
 	[ -d "$FAITH_PIN_DIR" ] && rm -rf "$FAITH_PIN_DIR"
+	mountpoint -q "$TMP/pins" 2>/dev/null && umount "$TMP/pins"
 	rm -rf "$TMP"
 }
 

@@ -109,4 +109,13 @@ check "no XDP program" sh -c "! nsenter --net=/run/netns/$NS_R ip link show dev 
 check "no sk_lookup link in this namespace" sh -c "! bpftool link show | grep -A1 sk_lookup | grep -q 'netns_ino $netns_ino'"
 out=$(connect 64:ff9b::c000:202 80)
 grep -q '^DST' <<<"$out" && notok "after unload: still captured" || ok "after unload: not captured"
+
+# A pin directory outside any bpf filesystem gets one mounted on itself,
+# and unload takes it away again.
+FAITH_PIN_DIR=$TMP/pins
+check "attach with a pin directory on tmpfs" faith attach eth0
+check "a bpf filesystem was mounted there" test "$(stat -f -c %T "$FAITH_PIN_DIR")" = bpf_fs
+check "route list through it" faith route list
+check "unload" faith unload
+check "unmounted and removed" test ! -e "$FAITH_PIN_DIR"
 finish
