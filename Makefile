@@ -16,7 +16,7 @@ BUILD     := build
 
 LOADER_SRCS := src/loader.c src/objects.c src/iface.c src/netlink.c \
                src/prefix.c src/cmd_attach.c src/cmd_maps.c src/cmd_status.c \
-               src/json.c src/util.c
+               src/json.c src/util.c src/pindex.c
 RELAY_SRCS  := src/relay.c
 TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) \
                $(BUILD)/faith-testrelay $(BUILD)/faith-testclient
@@ -41,7 +41,8 @@ $(BUILD)/libfaith-relay.a: $(RELAY_SRCS:src/%.c=$(BUILD)/%.o)
 faith-loader: $(LOADER_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/libfaith-relay.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
-TEST_OBJS := $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/netlink.o $(BUILD)/libfaith-relay.a
+TEST_OBJS := $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/netlink.o $(BUILD)/pindex.o \
+             $(BUILD)/libfaith-relay.a
 
 $(BUILD)/test_%: tests/test_%.c tests/testlib.h $(BUILD)/faith.skel.h $(TEST_OBJS)
 	$(CC) $(CFLAGS) -Itests $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
@@ -56,7 +57,7 @@ $(BUILD)/empty.skel.h: bench/empty.bpf.o | $(BUILD)
 	$(BPFTOOL) gen skeleton $< name empty_bpf > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/bench_datapath: bench/bench_datapath.c $(BUILD)/faith.skel.h \
-		$(BUILD)/empty.skel.h $(BUILD)/prefix.o $(BUILD)/util.o
+		$(BUILD)/empty.skel.h $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/pindex.o
 	$(CC) $(CFLAGS) -Ibench $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
 
 test: all $(TEST_BINS)

@@ -66,6 +66,22 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * FAITH_PINDEX_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct faith_pindex_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pindex SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct faith_pindex_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pindex_meta SEC(".maps");
+
 /* Interfaces faith-loader attached to; userspace bookkeeping only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -94,25 +110,77 @@ static __always_inline struct faith_control *control_get(void)
 	return bpf_map_lookup_elem(&control, &zero);
 }
 
-static __always_inline int in_faith_prefix(const struct in6_addr *addr)
-{
-	struct faith_prefix_key key = { .prefixlen = 128 };
-
-	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
-	return bpf_map_lookup_elem(&prefixes, &key) != NULL;
-}
-
-/* Same for the sk_lookup context, which only allows 32-bit loads. */
-static __always_inline int in_faith_prefix_u32(const __u32 *words)
+/* The slow path, for tables the index cannot hold. */
+static __always_inline int in_faith_trie(__u32 a0, __u32 a1, __u32 a2, __u32 a3)
 {
 	struct faith_prefix_key key = { .prefixlen = 128 };
 	__u32 *dst = (__u32 *)key.addr;
 
-	dst[0] = words[0];
-	dst[1] = words[1];
-	dst[2] = words[2];
-	dst[3] = words[3];
+	dst[0] = a0;
+	dst[1] = a1;
+	dst[2] = a2;
+	dst[3] = a3;
 	return bpf_map_lookup_elem(&prefixes, &key) != NULL;
+}
+
+static __always_inline int bucket_has(__u32 key, __u32 plen,
+				      __u32 a0, __u32 a1, __u32 a2)
+{
+	struct faith_pindex_bucket *b = bpf_map_lookup_elem(&pindex, &key);
+
+	if (!b)
+		return 0;
+#pragma unroll
+	for (int i = 0; i < FAITH_PINDEX_WAYS; i++) {
+		struct faith_pindex_slot *s = &b->slot[i];
+
+		if (s->prefixlen == plen && s->addr[0] == a0 &&
+		    s->addr[1] == a1 && s->addr[2] == a2)
+			return 1;
+	}
+	return 0;
+}
+
+/* Is the prefix of length l, holding a0:a1:a2 (masked), in the index? */
+static __always_inline int pindex_has(__u32 base, const struct faith_pindex_len *l,
+				      __u32 a0, __u32 a1, __u32 a2)
+{
+	__u32 h = faith_pindex_hash(a0, a1, a2, l->prefixlen);
+
+	return bucket_has(base + faith_pindex_bucket1(h), l->prefixlen, a0, a1, a2) ||
+	       bucket_has(base + faith_pindex_bucket2(h), l->prefixlen, a0, a1, a2);
+}
+
+/* Is the address a0..a3 (network order words) inside a faith prefix? */
+static __always_inline int in_faith_words(__u32 a0, __u32 a1, __u32 a2, __u32 a3)
+{
+	struct faith_pindex_meta *meta;
+	struct faith_pindex_half *half;
+	__u32 zero = 0, active;
+
+	meta = bpf_map_lookup_elem(&pindex_meta, &zero);
+	if (!meta)
+		return 0;
+	active = meta->active & 1;
+	half = &meta->half[active];
+	if (half->nlens > FAITH_PINDEX_LENS)
+		return in_faith_trie(a0, a1, a2, a3);
+	for (int i = 0; i < FAITH_PINDEX_LENS; i++) {
+		const struct faith_pindex_len *l = &half->len[i];
+
+		if (i >= half->nlens)
+			return 0;
+		if (pindex_has(active * FAITH_PINDEX_BUCKETS, l, a0 & l->mask[0],
+			       a1 & l->mask[1], a2 & l->mask[2]))
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline int in_faith_prefix(const struct in6_addr *addr)
+{
+	return in_faith_words(addr->in6_u.u6_addr32[0], addr->in6_u.u6_addr32[1],
+			      addr->in6_u.u6_addr32[2], addr->in6_u.u6_addr32[3]);
 }
 
 /*
@@ -342,7 +410,8 @@ int faith_lookup(struct bpf_sk_lookup *ctx)
 
 	if (ctx->family != AF_INET6 || ctx->protocol != IPPROTO_TCP)
 		return SK_PASS;
-	if (!in_faith_prefix_u32(ctx->local_ip6))
+	if (!in_faith_words(ctx->local_ip6[0], ctx->local_ip6[1],
+			    ctx->local_ip6[2], ctx->local_ip6[3]))
 		return SK_PASS;
 	ctl = control_get();
 	if (!ctl || !ctl->keepfaith)

@@ -12,6 +12,7 @@
 #include "faith_relay.h"
 #include "json.h"
 #include "objects.h"
+#include "pindex.h"
 #include "prefix.h"
 #include "util.h"
 
@@ -66,11 +67,29 @@ static int parse_prefixes(int argc, char **argv, struct faith_prefix_key *keys)
 	return EXIT_OK;
 }
 
-static int route_change(const struct faith_cli *cli, bool add, int argc, char **argv)
+/* Add or delete keys[from..to) in the trie; -errno of the first failure. */
+static int apply_prefixes(int fd, bool add, const struct faith_prefix_key *keys,
+			  int from, int to, int *done)
 {
 	struct faith_prefix_value val = {};
+
+	for (*done = from; *done < to; (*done)++) {
+		if (add ? bpf_map_update_elem(fd, &keys[*done], &val, BPF_NOEXIST)
+			: bpf_map_delete_elem(fd, &keys[*done]))
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * All or nothing: prefixes are checked, then applied, then the datapath's
+ * index is rebuilt; on any failure the trie is put back as it was.
+ */
+static int route_change(const struct faith_cli *cli, bool add, int argc, char **argv)
+{
+	struct faith_prefix_value val;
 	struct faith_prefix_key *keys;
-	int n = argc - optind, ret, i;
+	int n = argc - optind, ret, err = 0, done, undone, lock, m = 0;
 	struct faith_objs o;
 
 	keys = calloc(n > 0 ? n : 1, sizeof(*keys));
@@ -83,22 +102,32 @@ static int route_change(const struct faith_cli *cli, bool add, int argc, char **
 		free(keys);
 		return ret;
 	}
-	/* All or nothing: check for absent keys first when deleting. */
-	for (i = 0; !add && i < n; i++) {
-		if (bpf_map_lookup_elem(o.fd[OBJ_PREFIXES], &keys[i], &val)) {
+	lock = faith_pindex_lock(o.pin_dir);
+	/* Adding what is there already is a no-op; deleting what is not, an error. */
+	for (int i = 0; i < n; i++) {
+		bool present = !bpf_map_lookup_elem(o.fd[OBJ_PREFIXES], &keys[i], &val);
+
+		if (!add && !present) {
 			faith_err("prefix %s is not configured", argv[optind + i]);
 			ret = EXIT_FAIL;
 		}
+		if (present != add)
+			keys[m++] = keys[i];
 	}
-	for (i = 0; !ret && i < n; i++) {
-		int err = add ? bpf_map_update_elem(o.fd[OBJ_PREFIXES], &keys[i], &val, BPF_ANY)
-			      : bpf_map_delete_elem(o.fd[OBJ_PREFIXES], &keys[i]);
+	if (!ret) {
+		err = apply_prefixes(o.fd[OBJ_PREFIXES], add, keys, 0, m, &done);
+		if (!err)
+			err = faith_pindex_rebuild(o.fd[OBJ_PREFIXES], o.fd[OBJ_PINDEX],
+						   o.fd[OBJ_PINDEX_META]);
 		if (err) {
-			faith_err("cannot %s %s: %s", add ? "add" : "delete",
-				  argv[optind + i], faith_strerror(-errno));
+			faith_err("cannot %s prefixes: %s%s", add ? "add" : "delete",
+				  faith_strerror(err), err == -E2BIG || err == -ENOSPC ?
+				  " (the table is full)" : "");
+			apply_prefixes(o.fd[OBJ_PREFIXES], !add, keys, 0, done, &undone);
 			ret = EXIT_FAIL;
 		}
 	}
+	faith_pindex_unlock(lock);
 	faith_objs_close(&o);
 	free(keys);
 	return ret;

@@ -18,6 +18,8 @@
 #define FAITH_PIN_CONTROL	"control"
 #define FAITH_PIN_STATS		"stats"
 #define FAITH_PIN_IFACES	"ifaces"
+#define FAITH_PIN_PINDEX	"pindex"
+#define FAITH_PIN_PINDEX_META	"pindex_meta"
 #define FAITH_PIN_PROG_TC	"prog_tc"
 #define FAITH_PIN_PROG_TC_META	"prog_tc_meta"
 #define FAITH_PIN_PROG_XDP	"prog_xdp"
@@ -50,6 +52,74 @@ struct faith_prefix_key {
 struct faith_prefix_value {
 	__u32 flags;
 };
+
+/*
+ * The prefix index: the datapath's fast view of `prefixes`.  The LPM trie
+ * stays the source of truth (and what bpftool shows); faith-loader derives
+ * from it a cuckoo hash table in the `pindex` array, whose lookups the
+ * verifier inlines, so that finding an address costs a few nanoseconds
+ * whatever the number of prefixes.  Each distinct prefix length is one probe:
+ * mask the address, hash it, look in its two buckets of four slots (a
+ * cache line each).  `pindex` has two halves: faith-loader fills the idle
+ * one, then flips `active`.  With more distinct lengths than
+ * FAITH_PINDEX_LENS, nlens is FAITH_PINDEX_TRIE and the datapath asks the
+ * trie instead.
+ */
+#define FAITH_PINDEX_BUCKET_BITS 16
+#define FAITH_PINDEX_BUCKETS	(1u << FAITH_PINDEX_BUCKET_BITS)	/* per half */
+#define FAITH_PINDEX_WAYS	4	/* slots per bucket */
+#define FAITH_PINDEX_LENS	6	/* e.g. RFC 6052's /32 /40 /48 /56 /64 /96 */
+#define FAITH_PINDEX_TRIE	0xffffffffu
+
+struct faith_pindex_slot {
+	__u32 addr[3];		/* the prefix's first 96 bits, network order */
+	__u32 prefixlen;	/* 0: empty */
+};
+
+struct faith_pindex_bucket {
+	struct faith_pindex_slot slot[FAITH_PINDEX_WAYS];
+};
+
+struct faith_pindex_len {
+	__u32 prefixlen;
+	__u32 mask[3];		/* network order */
+};
+
+struct faith_pindex_half {
+	__u32 nlens;		/* lengths in len[], or FAITH_PINDEX_TRIE */
+	struct faith_pindex_len len[FAITH_PINDEX_LENS];
+};
+
+/* `pindex_meta` array, one element at key 0. */
+struct faith_pindex_meta {
+	__u32 active;		/* the half the datapath reads: 0 or 1 */
+	struct faith_pindex_half half[2];
+};
+
+/* Hash of a masked prefix; the same code runs in BPF and userspace. */
+static inline __u32 faith_pindex_hash(__u32 a0, __u32 a1, __u32 a2, __u32 plen)
+{
+	__u32 h = a0 * 0x9e3779b1u ^ a1 * 0x85ebca77u ^ a2 * 0xc2b2ae3du ^
+		  plen * 0x27d4eb2fu;
+
+	h ^= h >> 15;
+	h *= 0x2c1b3c6du;
+	h ^= h >> 13;
+	return h;
+}
+
+/* A hash's two buckets (within a half): its low and high 16 bits. */
+static inline __u32 faith_pindex_bucket1(__u32 h)
+{
+	return h & (FAITH_PINDEX_BUCKETS - 1);
+}
+
+static inline __u32 faith_pindex_bucket2(__u32 h)
+{
+	__u32 b = (h >> 16) & (FAITH_PINDEX_BUCKETS - 1);
+
+	return b == faith_pindex_bucket1(h) ? b ^ 1 : b;
+}
 
 /* `control` array, one element at key 0. */
 struct faith_control {

@@ -12,6 +12,7 @@
 #include "faith.skel.h"
 #include "netlink.h"
 #include "objects.h"
+#include "pindex.h"
 #include "util.h"
 
 static const char *const pin_names[OBJ_COUNT] = {
@@ -20,6 +21,8 @@ static const char *const pin_names[OBJ_COUNT] = {
 	[OBJ_CONTROL] = FAITH_PIN_CONTROL,
 	[OBJ_STATS] = FAITH_PIN_STATS,
 	[OBJ_IFACES] = FAITH_PIN_IFACES,
+	[OBJ_PINDEX] = FAITH_PIN_PINDEX,
+	[OBJ_PINDEX_META] = FAITH_PIN_PINDEX_META,
 	[OBJ_PROG_TC] = FAITH_PIN_PROG_TC,
 	[OBJ_PROG_TC_META] = FAITH_PIN_PROG_TC_META,
 	[OBJ_PROG_XDP] = FAITH_PIN_PROG_XDP,
@@ -221,11 +224,15 @@ out:
 static int ensure_delivery(const struct faith_objs *o)
 {
 	struct faith_control ctl;
+	bool route_existed;
 	int err;
 
 	err = faith_control_get(o, &ctl);
 	if (err)
 		return err;
+	/* Unknown counts as there: the rollback must not delete a route
+	 * this call did not add. */
+	route_existed = faith_nl_local_route_exists(ctl.table) != 0;
 	err = faith_nl_local_route_add(ctl.table);
 	if (err) {
 		faith_err("cannot add 'local ::/0 dev lo table %u': %s", ctl.table,
@@ -236,7 +243,8 @@ static int ensure_delivery(const struct faith_objs *o)
 	if (err) {
 		faith_err("cannot add rule 'fwmark 0x%x lookup %u': %s", ctl.mark,
 			  ctl.table, faith_strerror(err));
-		faith_nl_local_route_del(ctl.table);
+		if (!route_existed)
+			faith_nl_local_route_del(ctl.table);
 	}
 	return err;
 }
@@ -248,12 +256,8 @@ int faith_objs_load(struct faith_objs *o)
 
 	err = faith_objs_open(o);
 	if (!err) {
-		if (link_netns(o->fd[OBJ_LINK_LOOKUP]) != self_netns()) {
-			faith_err("%s belongs to another network namespace; use a pin directory per namespace (--pin-dir)",
-				  o->pin_dir);
-			return -EXDEV;
-		}
-		return ensure_delivery(o);
+		err = faith_objs_check_netns(o);
+		return err ? err : ensure_delivery(o);
 	}
 	faith_objs_close(o);
 	if (err != -ENOENT) {
@@ -262,17 +266,23 @@ int faith_objs_load(struct faith_objs *o)
 		return err;
 	}
 	err = bpffs_prepare(o->pin_dir);
-	if (err) {
+	if (err == -ENOTUNIQ)
+		faith_err("refusing to mount a bpf filesystem in a private mount namespace (ip netns exec?): pins would vanish; use 'nsenter --net=/run/netns/NAME' or --pin-dir on a mounted bpffs");
+	else if (err)
 		faith_err("cannot prepare %s on a bpf filesystem: %s", o->pin_dir,
 			  faith_strerror(err));
+	if (err)
 		return err;
-	}
 	maps_existed = faith_objs_any_pinned(o);
 	err = load_and_pin(o);
 	if (!err)
 		err = faith_objs_open(o);
 	if (!err)
 		err = init_control(o);
+	/* Maps kept from an earlier load may hold prefixes: index them. */
+	if (!err)
+		err = faith_pindex_rebuild(o->fd[OBJ_PREFIXES], o->fd[OBJ_PINDEX],
+					   o->fd[OBJ_PINDEX_META]);
 	if (!err)
 		err = ensure_delivery(o);
 	o->fresh = !err;

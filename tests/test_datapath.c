@@ -28,6 +28,7 @@
 
 #include "faith.skel.h"
 #include "maps.h"
+#include "pindex.h"
 #include "prefix.h"
 #include "testlib.h"
 
@@ -346,6 +347,8 @@ static void stats_print(const char *what, const struct faith_stats *s)
 
 enum mode { TC, XDP };
 static const char *const mode_name[] = { "tc", "xdp" };
+/* How the datapath finds prefixes in this pass: "index" or "trie". */
+static const char *lookup_label = "index";
 
 struct outcome {
 	int err;		/* of BPF_PROG_TEST_RUN, -errno */
@@ -581,7 +584,7 @@ static void test_pkt_case(const struct pkt_case *c, enum mode mode)
 		ok = o.mark == MARK;
 	if (ok && capture && mode == XDP)
 		ok = o.meta.verdict == c->verdict;
-	if (tl_check(ok, "%s: %s", mode_name[mode], c->name))
+	if (tl_check(ok, "%s %s: %s", lookup_label, mode_name[mode], c->name))
 		return;
 	tl_diag("err %d pass %d intact %d captured %d (want %d) mark %#x "
 		"meta %#x/%u", o.err, o.pass, o.intact, o.captured, capture,
@@ -850,7 +853,7 @@ static void test_lookup_case(const struct lookup_case *c)
 				 &ret, &cookie);
 	got = stats_sum();
 	if (tl_check(!err && ret == c->ret && cookie == want_cookie &&
-		     stats_eq(&got, &want), "sk_lookup: %s", c->name))
+		     stats_eq(&got, &want), "%s sk_lookup: %s", lookup_label, c->name))
 		return;
 	tl_diag("err %d ret %d (want %d) cookie %#llx (want %#llx)", err, ret,
 		c->ret, (unsigned long long)cookie,
@@ -924,8 +927,98 @@ static int add_prefix(const char *text)
 				    &value, sizeof(value), BPF_NOEXIST);
 }
 
+/* Derive the datapath's prefix index from the trie, as faith-loader does. */
+static int rebuild_index(__u32 *nlens)
+{
+	int meta = bpf_map__fd(skel->maps.pindex_meta);
+	int err = faith_pindex_rebuild(bpf_map__fd(skel->maps.prefixes),
+				       bpf_map__fd(skel->maps.pindex), meta);
+
+	return err ? err : faith_pindex_nlens(meta, nlens);
+}
+
+/*
+ * Seven distinct lengths are more than the index serves: the datapath then
+ * asks the LPM trie.  The extra prefixes lie in 3fff::/20, away from every
+ * address the cases use.
+ */
+static void switch_to_trie(void)
+{
+	static const char *const extra[] = {
+		"3fff:100::/24", "3fff:200::/28", "3fff:300::/32", "3fff:400::/36",
+		"3fff:500::/40",
+	};
+	__u32 nlens = 0;
+	int err = 0;
+
+	for (size_t i = 0; !err && i < ARRAY_SIZE(extra); i++)
+		err = add_prefix(extra[i]);
+	if (!err)
+		err = rebuild_index(&nlens);
+	tl_check(!err && nlens == FAITH_PINDEX_TRIE,
+		 "7 distinct prefix lengths: the datapath falls back to the trie (%d, %u)",
+		 err, nlens);
+	lookup_label = "trie";
+}
+
+/* Is a TCP SYN to addr captured by the TC classifier (gate open)? */
+static int lookup_captures(const struct in6_addr *addr)
+{
+	char text[INET6_ADDRSTRLEN];
+	struct spec sp = { .ip = { .l4 = IPPROTO_TCP } };
+	struct outcome o;
+	struct pkt p;
+
+	inet_ntop(AF_INET6, addr, text, sizeof(text));
+	sp.ip.dst = text;
+	build(&p, &sp);
+	set_control(1, MARK);
+	o = run_mode(TC, &p);
+	return !o.err && o.captured;
+}
+
+/*
+ * A big table in the index: 100,000 /96 prefixes, one length.  Addresses
+ * inside sampled prefixes are captured, neighbours outside are not.
+ */
+static void test_big_index(void)
+{
+	struct faith_prefix_value value = { 0 };
+	struct faith_prefix_key key = { .prefixlen = 96 };
+	int fd = bpf_map__fd(skel->maps.prefixes), err = 0, bad = 0;
+	const __u32 n = 100000;
+	__u32 nlens = 0, i;
+
+	for (i = 0; !err && i < n; i++) {
+		/* 2001:db8:5:X:Y::/96 */
+		key.addr[0] = 0x20; key.addr[1] = 0x01; key.addr[2] = 0x0d;
+		key.addr[3] = 0xb8; key.addr[5] = 0x05;
+		key.addr[6] = (__u8)(i >> 24); key.addr[7] = (__u8)(i >> 16);
+		key.addr[8] = (__u8)(i >> 8); key.addr[9] = (__u8)i;
+		err = bpf_map_update_elem(fd, &key, &value, BPF_NOEXIST);
+	}
+	if (!err)
+		err = rebuild_index(&nlens);
+	if (!tl_check(!err && nlens == 2, "100,000 /96 prefixes in the index (%d, %u lengths)",
+		      err, nlens))
+		return;
+	for (i = 0; i < n; i += 997) {
+		struct in6_addr in, out;
+
+		memcpy(&in, key.addr, 16);
+		in.s6_addr[6] = (__u8)(i >> 24); in.s6_addr[7] = (__u8)(i >> 16);
+		in.s6_addr[8] = (__u8)(i >> 8); in.s6_addr[9] = (__u8)i;
+		in.s6_addr[12] = 192; in.s6_addr[15] = (__u8)i;
+		out = in;
+		out.s6_addr[11] = 1;	/* past the /96 */
+		bad += !lookup_captures(&in) + lookup_captures(&out);
+	}
+	tl_check(!bad, "sampled addresses inside are captured, outside not (%d wrong)", bad);
+}
+
 static int setup(void)
 {
+	__u32 nlens = 0;
 	struct bpf_map *map;
 	size_t i;
 	int err;
@@ -943,7 +1036,9 @@ static int setup(void)
 	}
 	for (i = 0; !err && i < ARRAY_SIZE(faith_prefixes); i++)
 		err = add_prefix(faith_prefixes[i]);
-	if (!tl_check(!err, "prefixes 64:ff9b::/96, 2001:db8:100::/48"))
+	if (!err)
+		err = rebuild_index(&nlens);
+	if (!tl_check(!err && nlens == 2, "prefixes 64:ff9b::/96, 2001:db8:100::/48, indexed"))
 		return -1;
 	return 0;
 }
@@ -961,10 +1056,21 @@ int main(void)
 	if (setup())
 		goto out;
 
-	for (m = TC; m <= XDP; m++) {
-		printf("# %s: packet table\n", mode_name[m]);
-		for (i = 0; i < ARRAY_SIZE(pkt_cases); i++)
-			test_pkt_case(&pkt_cases[i], m);
+	/* The same tables through the prefix index, then through the trie. */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass)
+			switch_to_trie();
+		for (m = TC; m <= XDP; m++) {
+			printf("# %s %s: packet table\n", lookup_label, mode_name[m]);
+			for (i = 0; i < ARRAY_SIZE(pkt_cases); i++)
+				test_pkt_case(&pkt_cases[i], m);
+		}
+		printf("# %s sk_lookup\n", lookup_label);
+		test_lookup();
+		if (!pass) {
+			printf("# a big table\n");
+			test_big_index();
+		}
 	}
 	test_tc_mark();
 	test_tc_meta();
@@ -977,8 +1083,6 @@ int main(void)
 			test_truncation(i, m, true);
 		}
 
-	printf("# sk_lookup\n");
-	test_lookup();
 out:
 	faith_bpf__destroy(skel);
 	return tl_report();
