@@ -11,6 +11,7 @@
 #include "json.h"
 #include "netlink.h"
 #include "objects.h"
+#include "pindex.h"
 #include "util.h"
 
 static const char *iface_mode(const struct faith_iface_state *st)
@@ -106,6 +107,26 @@ static void show_delivery(const struct faith_cli *cli, const struct faith_contro
 	       route == 1 ? "ok" : "MISSING");
 }
 
+/* How the datapath finds prefixes: the index, or the trie as fallback. */
+static void show_lookup(const struct faith_cli *cli, const struct faith_objs *o)
+{
+	__u32 nlens = 0;
+	bool trie;
+
+	if (faith_pindex_nlens(o->fd[OBJ_PINDEX_META], &nlens))
+		return;
+	trie = nlens == FAITH_PINDEX_TRIE;
+	if (cli->json) {
+		json_str("lookup", trie ? "trie" : "index");
+		if (!trie)
+			json_u64("prefix_lengths", nlens);
+	} else if (trie) {
+		printf("lookup: LPM trie (more than %u prefix lengths)\n", FAITH_PINDEX_LENS);
+	} else {
+		printf("lookup: index (%u prefix length%s)\n", nlens, nlens == 1 ? "" : "s");
+	}
+}
+
 static int run_status(struct faith_cli *cli, int argc, char **argv)
 {
 	struct faith_control ctl;
@@ -145,6 +166,7 @@ static int run_status(struct faith_cli *cli, int argc, char **argv)
 		printf("faith loaded in %s\n", cli->pin_dir);
 	}
 	show_delivery(cli, &ctl);
+	show_lookup(cli, &o);
 	show_ifaces(cli, &o);
 	if (!cli->json)
 		printf("prefixes:\n");

@@ -162,6 +162,35 @@ static __u32 recorded_flags(const struct faith_objs *o, int ifindex)
 	return rec.flags;
 }
 
+/*
+ * Someone else's filter where ours goes: replacing it would silently break
+ * them.  bpf_tc_query() sees only bpf filters; one of another kind at our
+ * priority would make the attach fail with a bare EINVAL.
+ */
+static int tc_slot_free(int ifindex, const char *name,
+			const struct faith_iface_state *st)
+{
+	char kind[16];
+	int err;
+
+	if (st->tc_prog_id && !st->tc_ours) {
+		faith_err("%s already runs TC program '%s' (id %u) at faith's filter (ingress handle 0x%x, priority 0x%x); faith will not replace it",
+			  name, st->tc_name, st->tc_prog_id, FAITH_TC_HANDLE, FAITH_TC_PRIO);
+		return -EBUSY;
+	}
+	if (st->tc_prog_id)
+		return 0;
+	err = faith_nl_tc_filter_kind(ifindex, FAITH_TC_PRIO, kind, sizeof(kind));
+	if (err < 0)
+		return err;
+	if (err && strcmp(kind, "bpf")) {
+		faith_err("%s already has a '%s' TC filter at faith's priority (ingress, 0x%x); faith will not replace it",
+			  name, kind, FAITH_TC_PRIO);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 int faith_iface_attach(const struct faith_objs *o, int ifindex,
 		       const char *name, enum faith_xdp_mode mode, bool *already)
 {
@@ -172,6 +201,8 @@ int faith_iface_attach(const struct faith_objs *o, int ifindex,
 	int err;
 
 	err = faith_iface_query(ifindex, &st);
+	if (!err)
+		err = tc_slot_free(ifindex, name, &st);
 	if (err)
 		return err;
 	if (st.xdp_prog_id && !st.xdp_ours && mode != FAITH_XDP_NONE) {

@@ -45,6 +45,8 @@ struct nl_req {
 /* What a dump entry must look like to count as "exists". */
 struct nl_key {
 	uint32_t mark, table, prio, oif;
+	char *kind;		/* out: the matching TC filter's kind */
+	size_t kind_len;
 };
 
 typedef bool (*nl_match_fn)(const struct nlmsghdr *nh,
@@ -366,4 +368,43 @@ int faith_nl_clsact_unused(int ifindex)
 			return used < 0 ? used : 0;
 	}
 	return 1;
+}
+
+/* ---- what sits at a priority of clsact ingress? ---- */
+
+static bool filter_at_prio(const struct nlmsghdr *nh, const struct nl_key *key)
+{
+	const struct tcmsg *tcm = NLMSG_DATA(nh);
+	struct rtattr *tb[TCA_MAX + 1];
+	size_t len;
+
+	if (nh->nlmsg_type != RTM_NEWTFILTER ||
+	    nh->nlmsg_len < NLMSG_LENGTH(sizeof(*tcm)) ||
+	    TC_H_MAJ(tcm->tcm_info) >> 16 != key->prio)
+		return false;
+	nl_parse(tb, TCA_MAX, TCA_RTA(tcm), TCA_PAYLOAD(nh));
+	/* Filters of other chains do not compete for our slot in chain 0. */
+	if (!tb[TCA_KIND] || nl_u32(tb[TCA_CHAIN], 0) != 0)
+		return false;
+	len = RTA_PAYLOAD(tb[TCA_KIND]);
+	if (len >= key->kind_len)
+		len = key->kind_len - 1;
+	memcpy(key->kind, RTA_DATA(tb[TCA_KIND]), len);
+	key->kind[len] = '\0';
+	return true;
+}
+
+int faith_nl_tc_filter_kind(int ifindex, uint32_t prio, char *kind, size_t len)
+{
+	struct nl_key key = { .prio = prio, .kind = kind, .kind_len = len };
+	struct nl_req req;
+
+	if (!len)
+		return -EINVAL;
+	kind[0] = '\0';
+	nl_init(&req, RTM_GETTFILTER, NLM_F_DUMP, sizeof(req.tcm));
+	req.tcm.tcm_family = AF_UNSPEC;
+	req.tcm.tcm_ifindex = ifindex;
+	req.tcm.tcm_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+	return nl_talk(&req, filter_at_prio, &key);
 }

@@ -10,6 +10,7 @@
 #define FAITH_NETLINK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Add the fwmark rule; 0 if an identical rule already exists. */
@@ -29,5 +30,9 @@ int faith_nl_local_route_exists(uint32_t table);
 /* 1 if the clsact qdisc of ifindex holds no filter (ingress or egress),
  * 0 if it holds some, negative errno on failure. */
 int faith_nl_clsact_unused(int ifindex);
+
+/* 1 if a filter sits at priority prio of ifindex's clsact ingress (chain 0),
+ * its kind ("bpf", "u32"...) in kind; 0 if none; negative errno on failure. */
+int faith_nl_tc_filter_kind(int ifindex, uint32_t prio, char *kind, size_t len);
 
 #endif /* FAITH_NETLINK_H */

@@ -127,6 +127,30 @@ static __u64 self_netns(void)
 	return stat("/proc/self/ns/net", &st) ? 0 : st.st_ino;
 }
 
+/*
+ * The rule, the route and the interfaces faith would act on are this
+ * namespace's: acting from another one would break that one's faith, or
+ * nothing at all.  Without a link pin (partial state) there is no telling:
+ * let it be.
+ */
+int faith_objs_check_netns(const struct faith_objs *o)
+{
+	__u64 ino;
+
+	if (o->fd[OBJ_LINK_LOOKUP] < 0)
+		return 0;
+	ino = link_netns(o->fd[OBJ_LINK_LOOKUP]);
+	if (ino && ino == self_netns())
+		return 0;
+	if (ino)
+		faith_err("%s belongs to another network namespace (run faith-loader there; use a pin directory per namespace, --pin-dir)",
+			  o->pin_dir);
+	else
+		faith_err("%s belongs to a network namespace that no longer exists (remove its pins by hand)",
+			  o->pin_dir);
+	return -EXDEV;
+}
+
 static int init_control(const struct faith_objs *o)
 {
 	struct faith_control ctl;
@@ -235,8 +259,9 @@ static int ensure_delivery(const struct faith_objs *o)
 	route_existed = faith_nl_local_route_exists(ctl.table) != 0;
 	err = faith_nl_local_route_add(ctl.table);
 	if (err) {
-		faith_err("cannot add 'local ::/0 dev lo table %u': %s", ctl.table,
-			  faith_strerror(err));
+		faith_err("cannot add 'local ::/0 dev lo table %u': %s%s", ctl.table,
+			  faith_strerror(err), err == -ENETDOWN ?
+			  " (the loopback interface is down: ip link set lo up)" : "");
 		return err;
 	}
 	err = faith_nl_rule_add(ctl.mark, ctl.table, ctl.rule_prio);

@@ -45,6 +45,11 @@ int faith_objs_unload(struct faith_objs *o);
 void faith_objs_close(struct faith_objs *o);
 /* True if any object is pinned in the pin directory. */
 bool faith_objs_any_pinned(const struct faith_objs *o);
+/*
+ * 0 if the open sk_lookup link belongs to this network namespace (or is not
+ * open); else say so on stderr and return -EXDEV.
+ */
+int faith_objs_check_netns(const struct faith_objs *o);
 
 int faith_control_get(const struct faith_objs *o, struct faith_control *ctl);
 int faith_control_set(const struct faith_objs *o, const struct faith_control *ctl);
