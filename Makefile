@@ -6,7 +6,8 @@ ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Ibuild
+# Always on, whatever CFLAGS the command line brings (check-asan does).
+FAITH_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Ibuild
 LDLIBS    += -lbpf -lelf -lz
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
@@ -33,22 +34,22 @@ $(BUILD):
 	mkdir -p $@
 
 $(BUILD)/%.o: src/%.c src/*.h $(BUILD)/faith.skel.h | $(BUILD)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libfaith-relay.a: $(RELAY_SRCS:src/%.c=$(BUILD)/%.o)
 	$(AR) rcs $@ $^
 
 faith-loader: $(LOADER_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/libfaith-relay.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 TEST_OBJS := $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/netlink.o $(BUILD)/pindex.o \
              $(BUILD)/libfaith-relay.a
 
 $(BUILD)/test_%: tests/test_%.c tests/testlib.h $(BUILD)/faith.skel.h $(TEST_OBJS)
-	$(CC) $(CFLAGS) -Itests $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -Itests $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/faith-test%: tests/faith-test%.c $(BUILD)/libfaith-relay.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 bench/empty.bpf.o: bench/empty.bpf.c
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -58,7 +59,7 @@ $(BUILD)/empty.skel.h: bench/empty.bpf.o | $(BUILD)
 
 $(BUILD)/bench_datapath: bench/bench_datapath.c $(BUILD)/faith.skel.h \
 		$(BUILD)/empty.skel.h $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/pindex.o
-	$(CC) $(CFLAGS) -Ibench $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -Ibench $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
 
 test: all $(TEST_BINS)
 	tests/run.sh

@@ -120,6 +120,11 @@ static int run_detach(struct faith_cli *cli, int argc, char **argv)
 	ret = cli_open(cli, &o);
 	if (ret)
 		return ret;
+	err = faith_objs_check_netns(&o);
+	if (err) {
+		faith_objs_close(&o);
+		return EXIT_FAIL;
+	}
 	err = faith_iface_detach(&o, ifindex);
 	faith_objs_close(&o);
 	if (err == -ENOENT) {
@@ -153,6 +158,21 @@ static int detach_all(const struct faith_objs *o)
 	return failed;
 }
 
+static void report_unload(const struct faith_cli *cli, bool unloaded)
+{
+	if (cli->json) {
+		json_obj_open(NULL);
+		json_str("pin_dir", cli->pin_dir);
+		json_bool("unloaded", unloaded);
+		json_obj_close();
+		json_end();
+	} else if (unloaded) {
+		printf("unloaded %s\n", cli->pin_dir);
+	} else {
+		faith_note("nothing to unload: faith is not loaded in %s", cli->pin_dir);
+	}
+}
+
 static int run_unload(struct faith_cli *cli, int argc, char **argv)
 {
 	struct faith_objs o;
@@ -165,11 +185,12 @@ static int run_unload(struct faith_cli *cli, int argc, char **argv)
 		return cli_bad(&verb_unload, "unexpected argument '%s'", argv[optind]);
 	faith_objs_init(&o, cli->pin_dir);
 	if (!faith_objs_any_pinned(&o)) {
-		faith_note("nothing to unload: faith is not loaded in %s", cli->pin_dir);
+		report_unload(cli, false);
 		return EXIT_OK;
 	}
 	faith_objs_open(&o);	/* whatever is there: unload what exists */
-	if (o.fd[OBJ_IFACES] >= 0 && detach_all(&o)) {
+	if (faith_objs_check_netns(&o) ||
+	    (o.fd[OBJ_IFACES] >= 0 && detach_all(&o))) {
 		faith_objs_close(&o);
 		return EXIT_FAIL;
 	}
@@ -177,8 +198,7 @@ static int run_unload(struct faith_cli *cli, int argc, char **argv)
 		faith_err("could not remove everything from %s", cli->pin_dir);
 		return EXIT_FAIL;
 	}
-	if (!cli->json)
-		printf("unloaded %s\n", cli->pin_dir);
+	report_unload(cli, true);
 	return EXIT_OK;
 }
 
@@ -188,7 +208,8 @@ const struct faith_verb verb_attach = {
 	.help = "Load the datapath if needed (maps and programs pinned in the pin\n"
 		"directory, sk_lookup linked to this network namespace, the fwmark rule\n"
 		"and local route installed), then hook the classifier to IFACE at TC\n"
-		"ingress.  Attaching again is harmless.\n\n"
+		"ingress.  Attaching again is harmless.  A filter of someone else's at\n"
+		"faith's handle and priority is left alone: attach fails.\n\n"
 		"  --xdp              classify at XDP (native, else generic) and hand the\n"
 		"                     verdict to TC through XDP metadata\n"
 		"  --xdp-mode MODE    force XDP mode: native or generic (implies --xdp)\n",
@@ -198,12 +219,14 @@ const struct faith_verb verb_detach = {
 	.name = "detach", .run = run_detach,
 	.synopsis = "IFACE",
 	.help = "Unhook faith from IFACE (TC and XDP).  The clsact qdisc goes too if\n"
-		"faith created it and nothing else uses it.  The datapath stays loaded.\n",
+		"faith created it and nothing else uses it.  The datapath stays loaded.\n"
+		"Run it in the network namespace faith was loaded in.\n",
 };
 
 const struct faith_verb verb_unload = {
 	.name = "unload", .run = run_unload,
 	.synopsis = "",
 	.help = "Detach from every interface, remove the sk_lookup link, the fwmark rule\n"
-		"and the local route, and every pin.  Nothing of faith remains.\n",
+		"and the local route, and every pin.  Nothing of faith remains.  Run it\n"
+		"in the network namespace faith was loaded in.\n",
 };
