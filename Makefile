@@ -74,7 +74,7 @@ check-asan:
 # faith-loader under valgrind through the life-cycle test: any memory error
 # or leak fails a check.
 check-valgrind: all $(TEST_BINS)
-	FAITH_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+	FAITH_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
 		bash tests/e2e/lifecycle.sh
 
 install: all
