@@ -59,10 +59,8 @@ static int parse_prefixes(int argc, char **argv, struct faith_prefix_key *keys)
 	if (optind >= argc)
 		return cli_bad(&verb_route, "expected one or more prefixes, e.g. 64:ff9b::/96");
 	for (int i = optind; i < argc; i++) {
-		if (faith_prefix_parse(argv[i], &keys[i - optind], why, sizeof(why))) {
-			faith_err("bad prefix %s", why);
-			return EXIT_FAIL;
-		}
+		if (faith_prefix_parse(argv[i], &keys[i - optind], why, sizeof(why)))
+			return cli_bad(&verb_route, "bad prefix %s", why);
 	}
 	return EXIT_OK;
 }
@@ -133,6 +131,32 @@ static int route_change(const struct faith_cli *cli, bool add, int argc, char **
 	return ret;
 }
 
+/*
+ * -j after a successful route add/del: the prefixes, written the way
+ * `route list` writes them.  Text mode stays silent, as ip(8) does.
+ */
+static void print_route_result(const struct faith_cli *cli, bool add,
+			       int argc, char **argv)
+{
+	char text[FAITH_PREFIX_STRLEN], why[256];
+	struct faith_prefix_key key;
+
+	if (!cli->json)
+		return;
+	json_obj_open(NULL);
+	json_arr_open(add ? "added" : "deleted");
+	for (int i = 0; i < argc; i++) {
+		/* Parsed once already: this cannot fail now. */
+		if (faith_prefix_parse(argv[i], &key, why, sizeof(why)))
+			continue;
+		faith_prefix_format(&key, text, sizeof(text));
+		json_str(NULL, text);
+	}
+	json_arr_close();
+	json_obj_close();
+	json_end();
+}
+
 static int run_route(struct faith_cli *cli, int argc, char **argv)
 {
 	struct faith_objs o;
@@ -145,8 +169,15 @@ static int run_route(struct faith_cli *cli, int argc, char **argv)
 	sub = subverb(&verb_route, argc, argv);
 	if (!sub)
 		return EXIT_USAGE;
-	if (!strcmp(sub, "add") || !strcmp(sub, "del"))
-		return route_change(cli, sub[0] == 'a', argc, argv);
+	if (!strcmp(sub, "add") || !strcmp(sub, "del")) {
+		bool add = sub[0] == 'a';
+		int first = optind;
+
+		ret = route_change(cli, add, argc, argv);
+		if (ret == EXIT_OK)
+			print_route_result(cli, add, argc - first, argv + first);
+		return ret;
+	}
 	if (strcmp(sub, "list") && strcmp(sub, "show"))
 		return cli_bad(&verb_route, "unknown sub-verb '%s'", sub);
 	if (optind != argc)
@@ -214,9 +245,12 @@ static int relay_opt(int opt, const char *arg, void *ctx)
 	struct relay_args *ra = ctx;
 	uint32_t val;
 
-	if (!parse_u32(arg, opt == 'p' ? 0x3fffffff : 0x7fffffff, &val) ||
+	/* Decimal only, as ps(1) and ss(8) print them: 010 is not 8. */
+	if (!parse_dec_u32(arg, opt == 'p' ? 0x3fffffff : 0x7fffffff, &val) ||
 	    (opt == 'p' && val == 0))
-		return cli_bad(&verb_relay, "bad %s '%s'", opt == 'p' ? "pid" : "fd", arg);
+		return cli_bad(&verb_relay, "bad --%s '%s': expected a decimal %s",
+			       opt == 'p' ? "pid" : "fd", arg,
+			       opt == 'p' ? "positive process ID" : "descriptor number");
 	if (opt == 'p')
 		ra->pid = val;
 	else
@@ -233,7 +267,7 @@ static bool parse_port(const char *text, uint16_t *port)
 		*port = FAITH_PORT_ALL;
 		return true;
 	}
-	if (!parse_u32(text, 65535, &val) || val == 0 || text[0] == '0')
+	if (!parse_dec_u32(text, 65535, &val) || val == 0)
 		return false;
 	*port = (uint16_t)val;
 	return true;
@@ -333,7 +367,16 @@ static int relay_del(const struct faith_cli *cli, uint16_t port, const char *por
 	else if (err)
 		faith_err("cannot remove the relay for port %s: %s", port_arg,
 			  faith_strerror(err));
-	return err ? EXIT_FAIL : EXIT_OK;
+	if (err)
+		return EXIT_FAIL;
+	if (cli->json) {
+		json_obj_open(NULL);
+		json_str("port", port_arg);
+		json_bool("deleted", true);
+		json_obj_close();
+		json_end();
+	}
+	return EXIT_OK;
 }
 
 int list_relays(const struct faith_cli *cli, const struct faith_objs *o,
@@ -366,6 +409,23 @@ int list_relays(const struct faith_cli *cli, const struct faith_objs *o,
 	return EXIT_OK;
 }
 
+static int relay_list(const struct faith_cli *cli, int argc, char **argv)
+{
+	struct faith_objs o;
+	int ret;
+
+	if (optind != argc)
+		return cli_bad(&verb_relay, "unexpected argument '%s'", argv[optind]);
+	ret = cli_open(cli, &o);
+	if (ret)
+		return ret;
+	ret = list_relays(cli, &o, NULL);
+	if (cli->json)
+		json_end();
+	faith_objs_close(&o);
+	return ret;
+}
+
 static int run_relay(struct faith_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -374,9 +434,9 @@ static int run_relay(struct faith_cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct relay_args ra = { .pid = -1, .fd = -1 };
-	struct faith_objs o;
 	const char *sub;
 	uint16_t port;
+	bool list;
 	int ret;
 
 	ret = cli_parse(cli, &verb_relay, argc, argv, "", opts, relay_opt, &ra);
@@ -385,20 +445,14 @@ static int run_relay(struct faith_cli *cli, int argc, char **argv)
 	sub = subverb(&verb_relay, argc, argv);
 	if (!sub)
 		return EXIT_USAGE;
-	if (!strcmp(sub, "list") || !strcmp(sub, "show")) {
-		if (optind != argc)
-			return cli_bad(&verb_relay, "unexpected argument '%s'", argv[optind]);
-		ret = cli_open(cli, &o);
-		if (ret)
-			return ret;
-		ret = list_relays(cli, &o, NULL);
-		if (cli->json)
-			json_end();
-		faith_objs_close(&o);
-		return ret;
-	}
-	if (strcmp(sub, "add") && strcmp(sub, "del"))
+	list = !strcmp(sub, "list") || !strcmp(sub, "show");
+	if (!list && strcmp(sub, "add") && strcmp(sub, "del"))
 		return cli_bad(&verb_relay, "unknown sub-verb '%s'", sub);
+	/* Ignoring them would let a typo'd command look like it worked. */
+	if (strcmp(sub, "add") && (ra.fd >= 0 || ra.pid >= 0))
+		return cli_bad(&verb_relay, "--fd and --pid go with 'relay add' only");
+	if (list)
+		return relay_list(cli, argc, argv);
 	if (argc - optind != 1)
 		return cli_bad(&verb_relay, "expected one PORT (1-65535) or 'all'");
 	if (!parse_port(argv[optind], &port))
@@ -410,7 +464,7 @@ static int run_relay(struct faith_cli *cli, int argc, char **argv)
 
 const struct faith_verb verb_route = {
 	.name = "route", .run = run_route,
-	.synopsis = "add|del PREFIX... | list",
+	.synopsis = "add|del PREFIX... | list|show",
 	.help = "Manage faith prefixes: IPv6 TCP to any address inside one is captured.\n"
 		"A prefix is at most /96 (the low 32 bits carry the IPv4 address) and may\n"
 		"not be ::/0 or touch ::/96, ::ffff:0:0/96, fe80::/10 or ff00::/8.\n"
@@ -426,12 +480,12 @@ const struct faith_verb verb_keepfaith = {
 
 const struct faith_verb verb_relay = {
 	.name = "relay", .run = run_relay,
-	.synopsis = "add PORT|all --fd FD [--pid PID] | del PORT|all | list",
+	.synopsis = "add PORT|all --fd FD [--pid PID] | del PORT|all | list|show",
 	.help = "Register a relay's IPv6 TCP listening socket for a destination port, or\n"
 		"for every port ('all'; a port's own relay wins).  With --pid, FD is a\n"
 		"descriptor of that process, taken with pidfd_getfd(2): the relay itself\n"
 		"needs no privilege.  Without --pid, FD is one faith-loader inherited.\n"
 		"A relay leaves the table when its socket is closed.\n\n"
-		"  --fd FD     the listening socket's descriptor\n"
-		"  --pid PID   the process holding it\n",
+		"  --fd FD     the listening socket's descriptor (decimal; add only)\n"
+		"  --pid PID   the process holding it (decimal; add only)\n",
 };

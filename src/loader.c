@@ -27,7 +27,8 @@ static void usage(FILE *out)
 		"Capture IPv6 TCP to faith prefixes into registered relay sockets.\n\n"
 		"Verbs:\n");
 	for (size_t i = 0; i < NVERBS; i++)
-		fprintf(out, "  %s %s\n", verbs[i]->name, verbs[i]->synopsis);
+		fprintf(out, "  %s%s%s\n", verbs[i]->name,
+			*verbs[i]->synopsis ? " " : "", verbs[i]->synopsis);
 	fprintf(out, "\nOptions (every verb):\n"
 		"  -j, --json         JSON output\n"
 		"  -v, --verbose      show libbpf's messages\n"
@@ -88,9 +89,9 @@ int cli_parse(struct faith_cli *cli, const struct faith_verb *verb,
 
 void cli_usage(const struct faith_verb *verb, FILE *out)
 {
-	fprintf(out, "Usage: faith-loader %s %s\n\n%s\n"
+	fprintf(out, "Usage: faith-loader %s%s%s\n\n%s\n"
 		"Common options: -j/--json, -v/--verbose, --pin-dir DIR, -h/--help\n",
-		verb->name, verb->synopsis, verb->help);
+		verb->name, *verb->synopsis ? " " : "", verb->synopsis, verb->help);
 }
 
 int cli_bad(const struct faith_verb *verb, const char *fmt, ...)
@@ -131,45 +132,96 @@ int cli_load(const struct faith_cli *cli, struct faith_objs *o)
 	return EXIT_FAIL;
 }
 
+/* --pin-dir, or an abbreviation getopt_long takes for it: a value follows. */
+static bool takes_value(const char *arg)
+{
+	size_t n = strlen(arg);
+
+	return n >= 3 && !strncmp(arg, "--pin-dir", n);
+}
+
+/* Index of the verb: the first operand that is not --pin-dir's value. */
+static int find_verb(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++)
+		if (takes_value(argv[i]))
+			i++;
+	return i < argc ? i : argc;
+}
+
+/* No verb: was help asked for (-h, --help, or -h among grouped options)? */
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (takes_value(argv[i]))
+			i++;
+		else if (!strcmp(argv[i], "--help") ||
+			 (argv[i][0] == '-' && argv[i][1] != '-' && strchr(argv[i], 'h')))
+			return true;
+	}
+	return false;
+}
+
+static const struct faith_verb *verb_named(const char *name)
+{
+	for (size_t v = 0; v < NVERBS; v++)
+		if (!strcmp(name, verbs[v]->name))
+			return verbs[v];
+	return NULL;
+}
+
+/*
+ * The verb's argv: its name, then the options given before it, then the
+ * rest.  Its cli_parse() then treats options the same wherever they were
+ * written (getopt permutes them out of the operands).
+ */
+static char **verb_argv(int argc, char **argv, int v)
+{
+	char **vargv = calloc((size_t)argc, sizeof(*vargv));
+	int n = 0;
+
+	if (!vargv)
+		return NULL;
+	vargv[n++] = argv[v];
+	for (int i = 1; i < argc; i++)
+		if (i != v)
+			vargv[n++] = argv[i];
+	return vargv;	/* argc - 1 entries and a NULL */
+}
+
 int main(int argc, char **argv)
 {
 	struct faith_cli cli = { .pin_dir = getenv("FAITH_PIN_DIR") };
-	int i;
+	int v = find_verb(argc, argv), ret;
+	const struct faith_verb *verb;
+	char **vargv;
 
 	if (!cli.pin_dir || !*cli.pin_dir)
 		cli.pin_dir = FAITH_DEFAULT_PIN_DIR;
-	/* Options before the verb apply to it, as after it. */
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+	if (v == argc || !strcmp(argv[v], "help")) {
+		if (v < argc || wants_help(argc, argv)) {
 			usage(stdout);
 			return EXIT_OK;
-		} else if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
-			cli.json = true;
-		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
-			cli.verbose = true;
-			faith_libbpf_verbose(true);
-		} else if (!strcmp(argv[i], "--pin-dir") && i + 1 < argc) {
-			cli.pin_dir = argv[++i];
-		} else if (!strncmp(argv[i], "--pin-dir=", 10)) {
-			cli.pin_dir = argv[i] + 10;
-		} else {
-			fprintf(stderr, "faith-loader: unknown option '%s'\n", argv[i]);
-			usage(stderr);
-			return EXIT_USAGE;
 		}
-	}
-	if (i == argc) {
+		if (argc > 1)
+			fprintf(stderr, "faith-loader: missing verb\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	for (size_t v = 0; v < NVERBS; v++)
-		if (!strcmp(argv[i], verbs[v]->name))
-			return verbs[v]->run(&cli, argc - i, argv + i);
-	if (!strcmp(argv[i], "help")) {
-		usage(stdout);
-		return EXIT_OK;
+	verb = verb_named(argv[v]);
+	if (!verb) {
+		fprintf(stderr, "faith-loader: unknown verb '%s'\n", argv[v]);
+		usage(stderr);
+		return EXIT_USAGE;
 	}
-	fprintf(stderr, "faith-loader: unknown verb '%s'\n", argv[i]);
-	usage(stderr);
-	return EXIT_USAGE;
+	vargv = verb_argv(argc, argv, v);
+	if (!vargv) {
+		faith_err("out of memory");
+		return EXIT_FAIL;
+	}
+	ret = verb->run(&cli, argc - 1, vargv);
+	free(vargv);
+	return ret;
 }

@@ -213,6 +213,29 @@ static void test_table0(void)
 	check_eq(faith_nl_local_route_exists(0), -EINVAL, "route exists table 0");
 }
 
+static void test_tc_kind(void)
+{
+	int lo = (int)if_nametoindex("lo");
+	char kind[16], tiny[2];
+
+	printf("# the kind of filter at a clsact ingress priority\n");
+	check_eq(faith_nl_tc_filter_kind(lo, 0xfa1, kind, sizeof(kind)), 0,
+		 "no clsact qdisc: nothing there");
+	if (!check(sh("tc qdisc add dev lo clsact"), "tc qdisc add dev lo clsact"))
+		return;
+	sh("tc filter add dev lo ingress prio 7 protocol all u32 match u32 0 0");
+	check_eq(faith_nl_tc_filter_kind(lo, 0xfa1, kind, sizeof(kind)), 0,
+		 "a filter at another priority does not count");
+	sh("tc filter add dev lo ingress prio 0xfa1 protocol all u32 match u32 0 0");
+	check_eq(faith_nl_tc_filter_kind(lo, 0xfa1, kind, sizeof(kind)), 1,
+		 "a u32 filter at priority 0xfa1 is found");
+	check(!strcmp(kind, "u32"), "its kind is u32 ('%s')", kind);
+	check_eq(faith_nl_tc_filter_kind(lo, 0xfa1, tiny, sizeof(tiny)), 1,
+		 "found with a short buffer too");
+	check(!strcmp(tiny, "u"), "the kind is cut to fit ('%s')", tiny);
+	sh("tc qdisc del dev lo clsact");
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* keep order with ip's output */
@@ -231,6 +254,7 @@ int main(void)
 	test_interop();
 	test_many();
 	test_table0();
+	test_tc_kind();
 out:
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -29,6 +29,26 @@ notok() { echo "not ok - $*"; FAILED=$((FAILED + 1)); }
 check() { local d=$1; shift; if "$@" >"$TMP/out" 2>&1; then ok "$d"; else notok "$d"; sed 's/^/#   /' "$TMP/out"; fi; }
 # check_fail DESCRIPTION COMMAND...: ok if the command fails.
 check_fail() { local d=$1; shift; if "$@" >"$TMP/out" 2>&1; then notok "$d"; sed 's/^/#   /' "$TMP/out"; else ok "$d"; fi; }
+# expect RC DESCRIPTION COMMAND...: ok if the command exits with status RC.
+# Its output stays in $TMP/out, for `said`.
+expect() {
+	local want=$1 d=$2 rc; shift 2
+	"$@" >"$TMP/out" 2>&1; rc=$?
+	if [ "$rc" = "$want" ]; then ok "$d"; else notok "$d: exit $rc, want $want"; sed 's/^/#   /' "$TMP/out"; fi
+}
+# said REGEX DESCRIPTION: ok if the last expect/unchanged command's output matches.
+said() { if grep -qE -- "$1" "$TMP/out"; then ok "$2"; else notok "$2"; sed 's/^/#   /' "$TMP/out"; fi; }
+# check_json DESCRIPTION PYTHON-EXPR COMMAND...: ok if the command succeeds
+# and prints one JSON document d for which the expression holds.
+check_json() {
+	local d=$1 expr=$2; shift 2
+	if "$@" >"$TMP/out" 2>"$TMP/err" &&
+	   python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert $expr, d" "$TMP/out" 2>>"$TMP/err"; then
+		ok "$d"
+	else
+		notok "$d"; sed 's/^/#   /' "$TMP/out" "$TMP/err"
+	fi
+}
 
 # Background commands are run by nsenter itself, not through a function
 # (which would fork a subshell): $! is then the command's own PID.
@@ -110,6 +130,39 @@ stop_pid() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 
 # connect ADDR PORT [BYTES]: the client's "DST ..." line, or the failure.
 connect() { C timeout 20 "$CLIENT" "$@" 2>&1; }
+
+# The router's state an error must not change: pins, prefixes, gate, relays,
+# rules, routes, qdiscs, filters, attached programs.
+snapshot() {
+	{
+		ls "$FAITH_PIN_DIR" 2>&1
+		faith route list 2>&1
+		faith keepfaith 2>&1
+		faith relay list 2>&1
+		R ip -6 rule show
+		R ip -6 route show table all
+		R tc qdisc show
+		R tc filter show dev eth0 ingress
+		R ip link show dev eth0
+	} | sed 's/cookie [0-9]*/cookie N/'
+}
+# unchanged DESC COMMAND...: the command fails, says why, and changes nothing.
+unchanged() { unchanged_rc '!0' "$@"; }
+# unchanged_rc RC DESC COMMAND...: the same, exiting with status RC ('!0':
+# any failure).  Its output stays in $TMP/out, for `said`.
+unchanged_rc() {
+	local want=$1 d=$2 before after rc; shift 2
+	before=$(snapshot)
+	"$@" >"$TMP/out" 2>&1; rc=$?
+	after=$(snapshot)
+	if { [ "$want" = '!0' ] && [ $rc != 0 ] || [ "$rc" = "$want" ]; } &&
+	   [ -s "$TMP/out" ] && [ "$before" = "$after" ]; then
+		ok "$d (exit $rc: $(head -1 "$TMP/out"))"
+	else
+		notok "$d: exit $rc"; sed 's/^/#   /' "$TMP/out"
+		diff <(echo "$before") <(echo "$after") | sed 's/^/#   /'
+	fi
+}
 
 # A counter from `faith-loader status -j`.
 counter() { faith status -j | python3 -c "import json,sys; print(json.load(sys.stdin)['stats']['$1'])"; }

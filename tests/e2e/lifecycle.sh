@@ -6,35 +6,6 @@
 need_root
 topo_up
 
-# The state an error must not change: pins, prefixes, gate, rule, route,
-# qdiscs, attached programs.
-snapshot() {
-	{
-		ls "$FAITH_PIN_DIR" 2>&1
-		faith route list 2>&1
-		faith keepfaith 2>&1
-		faith relay list 2>&1
-		R ip -6 rule show
-		R ip -6 route show table all
-		R tc qdisc show
-		R tc filter show dev eth0 ingress
-		R ip link show dev eth0
-	} | sed 's/cookie [0-9]*/cookie N/'
-}
-# unchanged DESC COMMAND...: the command fails, says why, and changes nothing.
-unchanged() {
-	local d=$1 before after rc; shift
-	before=$(snapshot)
-	"$@" >"$TMP/out" 2>&1; rc=$?
-	after=$(snapshot)
-	if [ $rc != 0 ] && [ -s "$TMP/out" ] && [ "$before" = "$after" ]; then
-		ok "$d (exit $rc: $(head -1 "$TMP/out"))"
-	else
-		notok "$d: exit $rc"; sed 's/^/#   /' "$TMP/out"
-		diff <(echo "$before") <(echo "$after") | sed 's/^/#   /'
-	fi
-}
-
 # Nothing loaded yet.
 check "status when not loaded says so" R sh -c "'$LOADER' status | grep -q 'not loaded'"
 check "status -j when not loaded is JSON" R sh -c "'$LOADER' status -j | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"loaded\"] is False'"
