@@ -71,11 +71,11 @@ check-asan:
 	$(MAKE) clean
 	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" test
 
-# faith-loader under valgrind through the life-cycle test: any memory error
-# or leak fails a check.
+# faith-loader under valgrind through the life-cycle and CLI tests: any
+# memory error or leak fails a check.
 check-valgrind: all $(TEST_BINS)
 	FAITH_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
-		bash tests/e2e/lifecycle.sh
+		tests/run.sh tests/e2e/lifecycle.sh tests/e2e/cli.sh
 
 install: all
 	install -D -m 0755 faith-loader $(DESTDIR)$(PREFIX)/sbin/faith-loader

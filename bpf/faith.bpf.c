@@ -123,32 +123,38 @@ static __always_inline int in_faith_trie(__u32 a0, __u32 a1, __u32 a2, __u32 a3)
 	return bpf_map_lookup_elem(&prefixes, &key) != NULL;
 }
 
-static __always_inline int bucket_has(__u32 key, __u32 plen,
-				      __u32 a0, __u32 a1, __u32 a2)
+/*
+ * Look for w0:w1 in one bucket.  Returns 1 if found, else 0, or -1 if not
+ * found in a first bucket whose overflow flag says to look in the second.
+ */
+static __always_inline int bucket_has(__u32 key, __u64 w0, __u64 w1)
 {
+	const __u64 overflow = faith_pindex_w1(0, FAITH_PINDEX_OVERFLOW_LEN);
 	struct faith_pindex_bucket *b = bpf_map_lookup_elem(&pindex, &key);
+	__u64 *s;
 
 	if (!b)
 		return 0;
-#pragma unroll
-	for (int i = 0; i < FAITH_PINDEX_WAYS; i++) {
-		struct faith_pindex_slot *s = &b->slot[i];
-
-		if (s->prefixlen == plen && s->addr[0] == a0 &&
-		    s->addr[1] == a1 && s->addr[2] == a2)
-			return 1;
-	}
-	return 0;
+	s = (__u64 *)b->slot;
+	if (s[0] == w0 && (s[1] & ~overflow) == w1)
+		return 1;
+	if ((s[2] == w0 && s[3] == w1) || (s[4] == w0 && s[5] == w1) ||
+	    (s[6] == w0 && s[7] == w1))
+		return 1;
+	return s[1] & overflow ? -1 : 0;
 }
 
 /* Is the prefix of length l, holding a0:a1:a2 (masked), in the index? */
-static __always_inline int pindex_has(__u32 base, const struct faith_pindex_len *l,
+static __always_inline int pindex_has(__u32 base, __u32 plen,
 				      __u32 a0, __u32 a1, __u32 a2)
 {
-	__u32 h = faith_pindex_hash(a0, a1, a2, l->prefixlen);
+	__u64 w0 = faith_pindex_w0(a0, a1), w1 = faith_pindex_w1(a2, plen);
+	__u32 h = faith_pindex_hash(w0, w1);
+	int found = bucket_has(base + faith_pindex_bucket1(h), w0, w1);
 
-	return bucket_has(base + faith_pindex_bucket1(h), l->prefixlen, a0, a1, a2) ||
-	       bucket_has(base + faith_pindex_bucket2(h), l->prefixlen, a0, a1, a2);
+	if (found >= 0)
+		return found;
+	return bucket_has(base + faith_pindex_bucket2(h), w0, w1) > 0;
 }
 
 /* Is the address a0..a3 (network order words) inside a faith prefix? */
@@ -170,7 +176,7 @@ static __always_inline int in_faith_words(__u32 a0, __u32 a1, __u32 a2, __u32 a3
 
 		if (i >= half->nlens)
 			return 0;
-		if (pindex_has(active * FAITH_PINDEX_BUCKETS, l, a0 & l->mask[0],
+		if (pindex_has(active * FAITH_PINDEX_BUCKETS, l->prefixlen, a0 & l->mask[0],
 			       a1 & l->mask[1], a2 & l->mask[2]))
 			return 1;
 	}

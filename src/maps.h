@@ -96,16 +96,38 @@ struct faith_pindex_meta {
 	struct faith_pindex_half half[2];
 };
 
-/* Hash of a masked prefix; the same code runs in BPF and userspace. */
-static inline __u32 faith_pindex_hash(__u32 a0, __u32 a1, __u32 a2, __u32 plen)
-{
-	__u32 h = a0 * 0x9e3779b1u ^ a1 * 0x85ebca77u ^ a2 * 0xc2b2ae3du ^
-		  plen * 0x27d4eb2fu;
+/*
+ * A slot read as two 64-bit words, in memory order: w0 holds addr[0..1],
+ * w1 addr[2] and prefixlen.  The top bit of slot[0]'s prefixlen is the
+ * bucket's overflow flag: set when a prefix whose first bucket this is had
+ * to go to its second.  Lookups stop at the first bucket unless it is set.
+ */
+#define FAITH_PINDEX_OVERFLOW_LEN 0x80000000u
 
-	h ^= h >> 15;
-	h *= 0x2c1b3c6du;
-	h ^= h >> 13;
-	return h;
+static inline __u64 faith_pindex_pair(__u32 lo, __u32 hi)
+{
+	union {
+		__u32 w[2];
+		__u64 q;
+	} u = { .w = { lo, hi } };
+
+	return u.q;
+}
+
+static inline __u64 faith_pindex_w0(__u32 a0, __u32 a1)
+{
+	return faith_pindex_pair(a0, a1);
+}
+
+static inline __u64 faith_pindex_w1(__u32 a2, __u32 plen)
+{
+	return faith_pindex_pair(a2, plen);
+}
+
+/* Hash of a masked prefix (its two words); the same in BPF and userspace. */
+static inline __u32 faith_pindex_hash(__u64 w0, __u64 w1)
+{
+	return (__u32)((w0 * 0x9e3779b97f4a7c15ull ^ w1 * 0xc2b2ae3d27d4eb4full) >> 32);
 }
 
 /* A hash's two buckets (within a half): its low and high 16 bits. */

@@ -367,6 +367,8 @@ int faith_stats_sum(const struct faith_objs *o, struct faith_stats *sum)
 		return ncpus ? ncpus : -EINVAL;
 	struct faith_stats per_cpu[ncpus];
 
+	/* Zeroed although the kernel fills it: valgrind cannot see bpf(2) write. */
+	memset(per_cpu, 0, sizeof(per_cpu));
 	if (bpf_map_lookup_elem(o->fd[OBJ_STATS], &zero, per_cpu))
 		return -errno;
 	for (int i = 0; i < ncpus; i++) {

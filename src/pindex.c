@@ -85,7 +85,27 @@ static int collect_lengths(const struct faith_prefix_key *keys, size_t n,
 
 static __u32 slot_hash(const struct faith_pindex_slot *s)
 {
-	return faith_pindex_hash(s->addr[0], s->addr[1], s->addr[2], s->prefixlen);
+	return faith_pindex_hash(faith_pindex_w0(s->addr[0], s->addr[1]),
+				 faith_pindex_w1(s->addr[2],
+						 s->prefixlen & ~FAITH_PINDEX_OVERFLOW_LEN));
+}
+
+/* Raise the overflow flag of every first bucket whose prefix lives in its
+ * second: the datapath skips second buckets otherwise. */
+static void flag_overflows(struct faith_pindex_bucket *table)
+{
+	for (__u32 b = 0; b < FAITH_PINDEX_BUCKETS; b++) {
+		for (int i = 0; i < FAITH_PINDEX_WAYS; i++) {
+			const struct faith_pindex_slot *s = &table[b].slot[i];
+			__u32 first;
+
+			if (!(s->prefixlen & ~FAITH_PINDEX_OVERFLOW_LEN))
+				continue;
+			first = faith_pindex_bucket1(slot_hash(s));
+			if (first != b)
+				table[first].slot[0].prefixlen |= FAITH_PINDEX_OVERFLOW_LEN;
+		}
+	}
 }
 
 /* Put s in a free way of bucket b; false if the bucket is full. */
@@ -135,6 +155,7 @@ static bool fill_table(const struct faith_prefix_key *keys, size_t n,
 		if (!insert(table, s))
 			return false;
 	}
+	flag_overflows(table);
 	return true;
 }
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Run every test program and end-to-end script; print one total line:
+# Run the test programs and end-to-end scripts; print one total line:
 #   N passed, N failed, N skipped
 # A test that dies without reporting counts as one failure.
 set -u
@@ -21,12 +21,16 @@ run_one() {
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 }
 
-for t in build/test_*; do
-	[ -x "$t" ] && run_one "$(basename "$t")" "$t"
-done
-for t in tests/e2e/*.sh; do
-	[ "$(basename "$t")" = lib.sh ] && continue
-	run_one "$(basename "$t" .sh)" bash "$t"
+# Arguments pick tests (programs or e2e scripts); none means all of them.
+if [ $# = 0 ]; then
+	set -- build/test_* tests/e2e/*.sh
+fi
+for t in "$@"; do
+	case $t in
+	*/lib.sh) ;;
+	*.sh) run_one "$(basename "$t" .sh)" bash "$t" ;;
+	*) [ -x "$t" ] && run_one "$(basename "$t")" "$t" ;;
+	esac
 done
 echo
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -43,7 +43,12 @@ unchanged "relay add of a UDP socket" faith relay add 80 --pid "$udp" --fd "$udp
 unchanged "relay del of a port without relay" faith relay del 8080
 unchanged "detach an interface faith is not on" faith detach lo
 unchanged "xdp-mode bogus" faith attach eth0 --xdp-mode bogus
-unchanged "as an unprivileged user" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all nsenter --net="/run/netns/$NS_R" "$LOADER" route add 2001:db8:5::/48
+# Enter the namespace first, then drop privileges: faith-loader itself
+# must be the one that is refused.
+nobody() { nsenter --net="/run/netns/$NS_R" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"; }
+unchanged "as an unprivileged user" nobody "$LOADER" route add 2001:db8:5::/48
+out=$(nobody "$LOADER" route add 2001:db8:5::/48 2>&1)
+grep -q "permission denied" <<<"$out" && ok "the refusal says why: $out" || notok "unprivileged refusal unclear: $out"
 check "--help for every verb" R sh -c "for v in attach detach unload route keepfaith relay status; do '$LOADER' \$v --help | grep -q \"Usage: faith-loader \$v\" || exit 1; done"
 
 # A relay without privilege, registered from outside with pidfd_getfd.
