@@ -48,6 +48,22 @@ TEST_OBJS := $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/netlink.o $(BUILD)/pinde
 $(BUILD)/test_%: tests/test_%.c tests/testlib.h $(BUILD)/faith.skel.h $(TEST_OBJS)
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -Itests $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/tests $(BUILD)/bench:
+	mkdir -p $@
+
+# test_datapath and bench_datapath are several files each; tests/pkt.c, the
+# packet builders, is shared by both.  test_datapath's other files are not
+# named test_*.c: each tests/test_*.c is a test program of its own.
+$(BUILD)/tests/%.o: tests/%.c tests/*.h src/*.h $(BUILD)/faith.skel.h | $(BUILD)/tests
+	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -Itests -c $< -o $@
+
+TEST_DATAPATH_OBJS := $(addprefix $(BUILD)/tests/,test_datapath.o \
+                      datapath_build.o datapath_run.o datapath_packets.o \
+                      datapath_lookup.o pkt.o)
+
+$(BUILD)/test_datapath: $(TEST_DATAPATH_OBJS) $(TEST_OBJS)
+	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/faith-test%: tests/faith-test%.c $(BUILD)/libfaith-relay.a
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
@@ -57,9 +73,16 @@ bench/empty.bpf.o: bench/empty.bpf.c
 $(BUILD)/empty.skel.h: bench/empty.bpf.o | $(BUILD)
 	$(BPFTOOL) gen skeleton $< name empty_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bench_datapath: bench/bench_datapath.c $(BUILD)/faith.skel.h \
-		$(BUILD)/empty.skel.h $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/pindex.o
-	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -Ibench $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
+$(BUILD)/bench/%.o: bench/%.c bench/*.h tests/pkt.h src/*.h $(BUILD)/faith.skel.h \
+		$(BUILD)/empty.skel.h | $(BUILD)/bench
+	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -Ibench -Itests -c $< -o $@
+
+BENCH_DATAPATH_OBJS := $(addprefix $(BUILD)/bench/,bench_datapath.o options.o \
+                       progs.o prefixes.o shape.o run.o report.o)
+
+$(BUILD)/bench_datapath: $(BENCH_DATAPATH_OBJS) $(BUILD)/tests/pkt.o \
+		$(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/pindex.o
+	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 test: all $(TEST_BINS)
 	tests/run.sh
