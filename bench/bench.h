@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The skeleton names types of maps.h: include it first. */
+#include "maps.h"
 #include "faith.skel.h"
 #include "maps.h"
 #include "pkt.h"

@@ -209,8 +209,8 @@ int load_progs(struct bench *b)
 	if (!b->skel)
 		return -1;
 	b->prefixes_fd = bpf_map__fd(b->skel->maps.prefixes);
-	b->pindex_fd = bpf_map__fd(b->skel->maps.pindex);
-	b->meta_fd = bpf_map__fd(b->skel->maps.pindex_meta);
+	b->pindex_fd = bpf_map__fd(b->skel->maps.bss);
+	b->meta_fd = bpf_map__fd(b->skel->maps.data);
 	b->tc_fd = bpf_program__fd(b->skel->progs.faith_tc);
 	b->xdp_fd = bpf_program__fd(b->skel->progs.faith_xdp);
 	b->empty = empty_bpf__open_and_load();

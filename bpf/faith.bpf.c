@@ -66,21 +66,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } stats SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * FAITH_PINDEX_BUCKETS);
-	__type(key, __u32);
-	__type(value, struct faith_pindex_bucket);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} pindex SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct faith_pindex_meta);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} pindex_meta SEC(".maps");
+/*
+ * The prefix index (see src/maps.h) is global data, not a map looked up:
+ * the datapath reads it in place, with no helper calls and so no register
+ * spills around them.  libbpf makes .bss (both halves, 4 MiB) and .data
+ * (the meta) one-element mmapable arrays, which faith-loader pins.
+ */
+struct faith_pindex_meta pindex_meta SEC(".data") = {};
+struct faith_pindex_bucket pindex[2][FAITH_PINDEX_BUCKETS];
 
 /* Interfaces faith-loader attached to; userspace bookkeeping only. */
 struct {
@@ -127,15 +120,12 @@ static __always_inline int in_faith_trie(__u32 a0, __u32 a1, __u32 a2, __u32 a3)
  * Look for w0:w1 in one bucket.  Returns 1 if found, else 0, or -1 if not
  * found in a first bucket whose overflow flag says to look in the second.
  */
-static __always_inline int bucket_has(__u32 key, __u64 w0, __u64 w1)
+static __always_inline int bucket_has(const struct faith_pindex_bucket *b,
+				      __u64 w0, __u64 w1)
 {
 	const __u64 overflow = faith_pindex_w1(0, FAITH_PINDEX_OVERFLOW_LEN);
-	struct faith_pindex_bucket *b = bpf_map_lookup_elem(&pindex, &key);
-	__u64 *s;
+	const __u64 *s = (const __u64 *)b->slot;
 
-	if (!b)
-		return 0;
-	s = (__u64 *)b->slot;
 	if (s[0] == w0 && (s[1] & ~overflow) == w1)
 		return 1;
 	if ((s[2] == w0 && s[3] == w1) || (s[4] == w0 && s[5] == w1) ||
@@ -144,39 +134,39 @@ static __always_inline int bucket_has(__u32 key, __u64 w0, __u64 w1)
 	return s[1] & overflow ? -1 : 0;
 }
 
-/* Is the prefix of length l, holding a0:a1:a2 (masked), in the index? */
-static __always_inline int pindex_has(__u32 base, __u32 plen,
+static __always_inline const struct faith_pindex_bucket *bucket(__u32 half, __u32 b)
+{
+	return &pindex[half & 1][b & (FAITH_PINDEX_BUCKETS - 1)];
+}
+
+/* Is the prefix of length plen, holding a0:a1:a2 (masked), in the index? */
+static __always_inline int pindex_has(__u32 half, __u32 plen,
 				      __u32 a0, __u32 a1, __u32 a2)
 {
 	__u64 w0 = faith_pindex_w0(a0, a1), w1 = faith_pindex_w1(a2, plen);
 	__u32 h = faith_pindex_hash(w0, w1);
-	int found = bucket_has(base + faith_pindex_bucket1(h), w0, w1);
+	int found = bucket_has(bucket(half, faith_pindex_bucket1(h)), w0, w1);
 
 	if (found >= 0)
 		return found;
-	return bucket_has(base + faith_pindex_bucket2(h), w0, w1) > 0;
+	return bucket_has(bucket(half, faith_pindex_bucket2(h)), w0, w1) > 0;
 }
 
 /* Is the address a0..a3 (network order words) inside a faith prefix? */
 static __always_inline int in_faith_words(__u32 a0, __u32 a1, __u32 a2, __u32 a3)
 {
-	struct faith_pindex_meta *meta;
-	struct faith_pindex_half *half;
-	__u32 zero = 0, active;
+	__u32 active = pindex_meta.active & 1;
+	const struct faith_pindex_half *half = &pindex_meta.half[active];
+	__u32 nlens = half->nlens;
 
-	meta = bpf_map_lookup_elem(&pindex_meta, &zero);
-	if (!meta)
-		return 0;
-	active = meta->active & 1;
-	half = &meta->half[active];
-	if (half->nlens > FAITH_PINDEX_LENS)
+	if (nlens > FAITH_PINDEX_LENS)
 		return in_faith_trie(a0, a1, a2, a3);
 	for (int i = 0; i < FAITH_PINDEX_LENS; i++) {
 		const struct faith_pindex_len *l = &half->len[i];
 
-		if (i >= half->nlens)
+		if (i >= nlens)
 			return 0;
-		if (pindex_has(active * FAITH_PINDEX_BUCKETS, l->prefixlen, a0 & l->mask[0],
+		if (pindex_has(active, l->prefixlen, a0 & l->mask[0],
 			       a1 & l->mask[1], a2 & l->mask[2]))
 			return 1;
 	}

@@ -63,9 +63,10 @@ struct faith_prefix_value {
  * cache line each).  `pindex` has two halves: faith-loader fills the idle
  * one, then flips `active`.  With more distinct lengths than
  * FAITH_PINDEX_LENS, nlens is FAITH_PINDEX_TRIE and the datapath asks the
- * trie instead.
+ * trie instead.  The index is BPF global data: both halves are .bss (one
+ * 4 MiB element, the most an array element may hold), the meta is .data.
  */
-#define FAITH_PINDEX_BUCKET_BITS 16
+#define FAITH_PINDEX_BUCKET_BITS 15
 #define FAITH_PINDEX_BUCKETS	(1u << FAITH_PINDEX_BUCKET_BITS)	/* per half */
 #define FAITH_PINDEX_WAYS	4	/* slots per bucket */
 #define FAITH_PINDEX_LENS	6	/* e.g. RFC 6052's /32 /40 /48 /56 /64 /96 */
@@ -90,7 +91,7 @@ struct faith_pindex_half {
 	struct faith_pindex_len len[FAITH_PINDEX_LENS];
 };
 
-/* `pindex_meta` array, one element at key 0. */
+/* `pindex_meta` (.data), one element at key 0. */
 struct faith_pindex_meta {
 	__u32 active;		/* the half the datapath reads: 0 or 1 */
 	struct faith_pindex_half half[2];
@@ -130,7 +131,7 @@ static inline __u32 faith_pindex_hash(__u64 w0, __u64 w1)
 	return (__u32)((w0 * 0x9e3779b97f4a7c15ull ^ w1 * 0xc2b2ae3d27d4eb4full) >> 32);
 }
 
-/* A hash's two buckets (within a half): its low and high 16 bits. */
+/* A hash's two buckets (within a half): from its low and high 16 bits. */
 static inline __u32 faith_pindex_bucket1(__u32 h)
 {
 	return h & (FAITH_PINDEX_BUCKETS - 1);

@@ -9,6 +9,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+/* The skeleton names types of maps.h: include it first. */
+#include "maps.h"
 #include "faith.skel.h"
 #include "netlink.h"
 #include "objects.h"
@@ -209,6 +211,30 @@ static int attach_lookup(struct faith_bpf *skel, const struct faith_objs *o)
 	return err;
 }
 
+/*
+ * The prefix index is global data (src/maps.h): its maps have no pinning
+ * attribute of their own, so name their pins here.  libbpf then reuses them
+ * on a reload, like the maps pinned by name.
+ */
+static int pin_global_data(struct faith_bpf *skel, const struct faith_objs *o)
+{
+	struct bpf_map *maps[] = {
+		[OBJ_PINDEX - OBJ_PINDEX] = skel->maps.bss,
+		[OBJ_PINDEX_META - OBJ_PINDEX] = skel->maps.data,
+	};
+	char path[PATH_MAX];
+	int err;
+
+	for (int i = OBJ_PINDEX; i <= OBJ_PINDEX_META; i++) {
+		if (!obj_path(o, i, path, sizeof(path)))
+			return -ENAMETOOLONG;
+		err = bpf_map__set_pin_path(maps[i - OBJ_PINDEX], path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int load_and_pin(struct faith_objs *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = o->pin_dir);
@@ -225,7 +251,9 @@ static int load_and_pin(struct faith_objs *o)
 		faith_err("cannot open the BPF object: %s", faith_strerror(err));
 		return err;
 	}
-	err = faith_bpf__load(skel);
+	err = pin_global_data(skel, o);
+	if (!err)
+		err = faith_bpf__load(skel);
 	if (err) {
 		faith_err("cannot load the BPF programs: %s%s", faith_strerror(err),
 			  libbpf_verbose ? "" : " (run with -v for libbpf's log)");

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
@@ -159,28 +160,35 @@ static bool fill_table(const struct faith_prefix_key *keys, size_t n,
 	return true;
 }
 
-/* Write one half of the bucket array, in batches where the kernel can. */
-static int write_half(int fd, __u32 half, const struct faith_pindex_bucket *table)
+/*
+ * Both halves are one map element: write the idle half in place through
+ * mmap, so the active half is never touched.  Without mmap (a map not
+ * created mmapable), rewrite the element with the active half unchanged.
+ */
+static int write_half(int fd, __u32 idle, const struct faith_pindex_bucket *table)
 {
-	const __u32 chunk = 1u << 12;
-	__u32 *keys = malloc(chunk * sizeof(*keys));
+	const size_t half = FAITH_PINDEX_BUCKETS * sizeof(*table);
+	struct faith_pindex_bucket *all;
+	__u32 zero = 0;
 	int err = 0;
 
-	if (!keys)
-		return -ENOMEM;
-	for (__u32 start = 0; start < FAITH_PINDEX_BUCKETS && !err; start += chunk) {
-		__u32 count = chunk;
-
-		for (__u32 i = 0; i < chunk; i++)
-			keys[i] = half * FAITH_PINDEX_BUCKETS + start + i;
-		if (!bpf_map_update_batch(fd, keys, table + start, &count, NULL))
-			continue;
-		/* No batch support (before Linux 5.6): one by one. */
-		for (__u32 i = 0; i < chunk && !err; i++)
-			if (bpf_map_update_elem(fd, &keys[i], &table[start + i], BPF_ANY))
-				err = -errno;
+	all = mmap(NULL, 2 * half, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (all != MAP_FAILED) {
+		memcpy(all + idle * FAITH_PINDEX_BUCKETS, table, half);
+		munmap(all, 2 * half);
+		return 0;
 	}
-	free(keys);
+	all = malloc(2 * half);
+	if (!all)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, all) == 0) {
+		memcpy(all + idle * FAITH_PINDEX_BUCKETS, table, half);
+		if (bpf_map_update_elem(fd, &zero, all, BPF_ANY))
+			err = -errno;
+	} else {
+		err = -errno;
+	}
+	free(all);
 	return err;
 }
 

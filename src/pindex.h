@@ -6,9 +6,10 @@
 #include <linux/types.h>
 
 /*
- * Rebuild the idle half of `pindex` from the `prefixes` trie and make the
- * datapath use it.  Returns 0 or a negative errno; on error the active
- * half is untouched.
+ * Rebuild the idle half of the index (pindex_fd: the .bss map holding both
+ * halves) from the `prefixes` trie and make the datapath use it (meta_fd:
+ * the .data map).  Returns 0 or a negative errno; on error the active half
+ * is untouched.
  */
 int faith_pindex_rebuild(int prefixes_fd, int pindex_fd, int meta_fd);
 

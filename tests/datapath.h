@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The skeleton names types of maps.h: include it first. */
+#include "maps.h"
 #include "faith.skel.h"
 #include "maps.h"
 #include "pkt.h"

@@ -78,9 +78,9 @@ static int add_prefix(const char *text)
 /* Derive the datapath's prefix index from the trie, as faith-loader does. */
 static int rebuild_index(__u32 *nlens)
 {
-	int meta = bpf_map__fd(skel->maps.pindex_meta);
+	int meta = bpf_map__fd(skel->maps.data);
 	int err = faith_pindex_rebuild(bpf_map__fd(skel->maps.prefixes),
-				       bpf_map__fd(skel->maps.pindex), meta);
+				       bpf_map__fd(skel->maps.bss), meta);
 
 	return err ? err : faith_pindex_nlens(meta, nlens);
 }
