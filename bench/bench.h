@@ -23,7 +23,6 @@
 /* The skeleton names types of maps.h: include it first. */
 #include "maps.h"
 #include "faith.skel.h"
-#include "maps.h"
 #include "pkt.h"
 
 #define TARGET_NS		15.0

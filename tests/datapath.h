@@ -19,7 +19,6 @@
 /* The skeleton names types of maps.h: include it first. */
 #include "maps.h"
 #include "faith.skel.h"
-#include "maps.h"
 #include "pkt.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
