@@ -88,7 +88,7 @@ test: all $(TEST_BINS)
 	tests/run.sh
 
 bench-datapath: all $(BUILD)/bench_datapath
-	$(BUILD)/bench_datapath
+	$(BUILD)/bench_datapath --markdown bench/datapath.md
 
 check-asan:
 	$(MAKE) clean
