@@ -195,7 +195,8 @@ static int load_keys(struct bench *b, const struct faith_prefix_key *keys,
 				text, strerror(-err));
 			return err;
 		}
-	for (; b->loaded < count; b->loaded++)
+	for (; b->loaded < count; b->loaded++) {
+		val.prefixlen = keys[b->loaded].prefixlen;
 		if (bpf_map_update_elem(b->prefixes_fd, &keys[b->loaded], &val,
 					BPF_ANY)) {
 			err = -errno;
@@ -204,6 +205,7 @@ static int load_keys(struct bench *b, const struct faith_prefix_key *keys,
 				text, strerror(-err));
 			return err;
 		}
+	}
 	return 0;
 }
 

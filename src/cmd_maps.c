@@ -72,6 +72,7 @@ static int apply_prefixes(int fd, bool add, const struct faith_prefix_key *keys,
 	struct faith_prefix_value val = {};
 
 	for (*done = from; *done < to; (*done)++) {
+		val.prefixlen = keys[*done].prefixlen;
 		if (add ? bpf_map_update_elem(fd, &keys[*done], &val, BPF_NOEXIST)
 			: bpf_map_delete_elem(fd, &keys[*done]))
 			return -errno;

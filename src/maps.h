@@ -48,9 +48,12 @@ struct faith_prefix_key {
 	__u8 addr[16];
 };
 
-/* `prefixes` value: reserved for per-prefix options, zero today. */
+/* `prefixes` value.  prefixlen repeats the key's, so that a longest-match
+ * lookup (key prefixlen 128) tells which prefix matched: faithd takes the
+ * IPv4 address out of a destination by it (RFC 6052). */
 struct faith_prefix_value {
-	__u32 flags;
+	__u32 prefixlen;
+	__u32 flags;		/* reserved for per-prefix options, zero today */
 };
 
 /*

@@ -71,6 +71,7 @@ static int add_prefix(const char *text)
 		printf("# %s\n", why);
 		return err;
 	}
+	value.prefixlen = key.prefixlen;
 	return bpf_map__update_elem(skel->maps.prefixes, &key, sizeof(key),
 				    &value, sizeof(value), BPF_NOEXIST);
 }
@@ -131,7 +132,7 @@ static int lookup_captures(const struct in6_addr *addr)
  */
 static void test_big_index(void)
 {
-	struct faith_prefix_value value = { 0 };
+	struct faith_prefix_value value = { .prefixlen = 96 };
 	struct faith_prefix_key key = { .prefixlen = 96 };
 	int fd = bpf_map__fd(skel->maps.prefixes), err = 0, bad = 0;
 	const __u32 n = 100000;
