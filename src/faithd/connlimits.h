@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Connection limits shared by all workers: global and per source address. */
+#ifndef FAITHD_CONNLIMITS_H
+#define FAITHD_CONNLIMITS_H
+
+#include <netinet/in.h>
+
+struct faithd_limits;
+
+/* Shared memory, made before fork(); 0 means no limit.  NULL on failure. */
+struct faithd_limits *limits_create(unsigned max_conns, unsigned max_per_source);
+void limits_destroy(struct faithd_limits *l);
+
+/* Count one more connection from src: 0, -EMFILE (global limit reached),
+ * -EUSERS (this source's limit reached) or -ENOSPC (too many sources). */
+int limits_acquire(struct faithd_limits *l, const struct in6_addr *src);
+void limits_release(struct faithd_limits *l, const struct in6_addr *src);
+unsigned limits_total(const struct faithd_limits *l);
+
+#endif /* FAITHD_CONNLIMITS_H */

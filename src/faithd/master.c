@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * faithd's master process: everything that needs privileges happens here,
+ * once, before the workers exist.
+ *   1. read faithd.conf; open the pinned `prefixes` trie (the fd stays
+ *      open: looking up through it needs no privilege);
+ *   2. per service, a SO_REUSEPORT group of IPv6 listeners on [::1]:port,
+ *      one per worker; the group's first socket goes into faith's
+ *      `relays` sockhash and the kernel spreads connections over the group;
+ *   3. detach (unless -F), drop to the configured user, fork the workers;
+ *   4. supervise: restart a worker that dies, pass SIGHUP on once the new
+ *      configuration is known to be good, and on SIGTERM close every
+ *      listener (new connections to faith addresses now get a reset), pass
+ *      it on and wait for the workers to finish their connections.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "faith_relay.h"
+#include "maps.h"
+#include "faithd/conf.h"
+#include "faithd/faithd.h"
+#include "faithd/connlimits.h"
+#include "faithd/log.h"
+
+#define LISTEN_BACKLOG	4096
+#define RESPAWN_DELAY_S	1
+
+static pid_t workers[FAITHD_MAX_WORKERS];
+static int master_sigfd = -1;
+
+/* Relays hold two sockets and up to two pipes per connection: ask for all
+ * the descriptors the hard limit allows. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int open_prefixes(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", faith_relay_pin_dir(pin_dir),
+		 FAITH_PIN_PREFIXES);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		log_err("opening %s: %s%s", path, strerror(errno),
+			errno == ENOENT ? " (is faith loaded? faith-loader attach IFACE)" : "");
+	return fd;
+}
+
+static int listener(uint16_t port)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT,
+				   .sin6_port = htons(port) };
+	int fd, one = 1;
+
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, LISTEN_BACKLOG) < 0) {
+		one = -errno;
+		close(fd);
+		return one;
+	}
+	return fd;
+}
+
+static uint16_t local_port(int fd)
+{
+	struct sockaddr_in6 sa;
+	socklen_t len = sizeof(sa);
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		return 0;
+	return ntohs(sa.sin6_port);
+}
+
+static const char *service_name(uint16_t port, char *buf, size_t len)
+{
+	if (!port)
+		return "all ports";
+	snprintf(buf, len, "port %u", port);
+	return buf;
+}
+
+/* Someone else's relay for this port would be silently replaced. */
+static int check_free(const struct faithd_opts *o, uint16_t port)
+{
+	char path[PATH_MAX], name[16];
+	__u32 key = port;
+	__u64 cookie;
+	int fd, taken;
+
+	snprintf(path, sizeof(path), "%s/%s", faith_relay_pin_dir(o->pin_dir),
+		 FAITH_PIN_RELAYS);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;	/* registering says why */
+	taken = bpf_map_lookup_elem(fd, &key, &cookie) == 0;
+	close(fd);
+	if (!taken)
+		return 0;
+	log_err("%s already has a relay (socket cookie %llu); stop it, or remove it with "
+		"'faith-loader relay del %s'", service_name(port, name, sizeof(name)),
+		(unsigned long long)cookie, port ? name + 5 : "all");
+	return -EEXIST;
+}
+
+static int open_service(struct faithd_opts *o, struct faithd_service *s)
+{
+	char name[16];
+	uint16_t port = 0;
+	int err;
+
+	for (unsigned i = 0; i < o->workers; i++) {
+		s->fd[i] = listener(port);
+		if (s->fd[i] < 0) {
+			log_err("listening on [::1]: %s", strerror(-s->fd[i]));
+			return s->fd[i];
+		}
+		if (!i)
+			port = local_port(s->fd[0]);
+	}
+	err = check_free(o, s->port);
+	if (err)
+		return err;
+	err = faith_relay_register(s->fd[0], s->port, o->pin_dir);
+	if (err) {
+		log_err("registering the relay for %s in %s: %s",
+			service_name(s->port, name, sizeof(name)),
+			faith_relay_pin_dir(o->pin_dir), faith_relay_strerror(err));
+		return err;
+	}
+	log_info("relaying %s (listening on [::1]:%u, %u workers)",
+		 service_name(s->port, name, sizeof(name)), port, o->workers);
+	return 0;
+}
+
+static void close_services(struct faithd_opts *o, int keep_worker)
+{
+	for (unsigned i = 0; i < o->nservices; i++)
+		for (unsigned w = 0; w < o->workers; w++) {
+			int *fd = &o->services[i].fd[w];
+
+			if ((int)w != keep_worker && *fd >= 0) {
+				close(*fd);
+				*fd = -1;
+			}
+		}
+}
+
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (!*user || geteuid() != 0)
+		return 0;
+	pw = getpwnam(user);
+	if (!pw) {
+		log_err("--user: no user '%s'", user);
+		return -ENOENT;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		log_err("becoming user '%s': %s", user, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	int null;
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	if (chdir("/") < 0)
+		return -errno;
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	return 0;
+}
+
+static pid_t spawn(struct faithd_ctx *ctx, unsigned i)
+{
+	pid_t pid = fork();
+
+	if (pid > 0)
+		return pid;
+	if (pid < 0) {
+		log_err("starting worker %u: %s", i, strerror(errno));
+		return 0;
+	}
+	ctx->worker = i;
+	close(master_sigfd);
+	close_services(ctx->opts, (int)i);
+	_exit(faithd_worker(ctx));
+}
+
+static unsigned live_workers(const struct faithd_opts *o)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < o->workers; i++)
+		n += workers[i] > 0;
+	return n;
+}
+
+static void signal_workers(const struct faithd_opts *o, int sig)
+{
+	for (unsigned i = 0; i < o->workers; i++)
+		if (workers[i] > 0)
+			kill(workers[i], sig);
+}
+
+/* A worker ended: note it; restart it unless faithd is stopping. */
+static void reap(struct faithd_ctx *ctx, bool stopping)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (unsigned i = 0; i < ctx->opts->workers; i++) {
+			if (workers[i] != pid)
+				continue;
+			workers[i] = 0;
+			if (stopping)
+				break;
+			log_err("worker %u (pid %d) %s %d; restarting it", i, (int)pid,
+				WIFSIGNALED(status) ? "died of signal" : "exited with status",
+				WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			sleep(RESPAWN_DELAY_S);
+			workers[i] = spawn(ctx, i);
+		}
+	}
+}
+
+static void on_hup(struct faithd_ctx *ctx)
+{
+	struct faithd_conf *conf;
+
+	if (faithd_load_conf(ctx->opts, &conf)) {
+		log_err("configuration not reloaded: the rules in force stay");
+		return;
+	}
+	faithd_conf_free(ctx->conf);
+	ctx->conf = conf;
+	signal_workers(ctx->opts, SIGHUP);
+}
+
+static int supervise(struct faithd_ctx *ctx, int sigfd)
+{
+	struct faithd_opts *o = ctx->opts;
+	bool stopping = false;
+
+	while (!stopping || live_workers(o)) {
+		struct signalfd_siginfo si;
+
+		if (stopping)
+			alarm(o->grace_s + 5);	/* workers that hang get SIGKILL */
+		if (read(sigfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap(ctx, stopping);
+			break;
+		case SIGHUP:
+			on_hup(ctx);
+			break;
+		case SIGALRM:
+			signal_workers(o, SIGKILL);
+			break;
+		default:	/* SIGTERM, SIGINT */
+			if (stopping)
+				break;
+			stopping = true;
+			log_info("stopping: no new connections; %u s for open ones to finish",
+				 o->grace_s);
+			close_services(o, -1);
+			signal_workers(o, SIGTERM);
+		}
+	}
+	log_info("stopped");
+	return 0;
+}
+
+static int setup(struct faithd_ctx *ctx)
+{
+	struct faithd_opts *o = ctx->opts;
+
+	raise_nofile();
+	for (unsigned i = 0; i < o->nservices; i++)
+		for (unsigned w = 0; w < FAITHD_MAX_WORKERS; w++)
+			o->services[i].fd[w] = -1;
+	if (faithd_load_conf(o, &ctx->conf))
+		return -EINVAL;
+	ctx->prefixes_fd = open_prefixes(o->pin_dir);
+	if (ctx->prefixes_fd < 0)
+		return -ENOENT;
+	ctx->limits = limits_create(o->max_conns, o->max_per_source);
+	if (!ctx->limits) {
+		log_err("shared memory for the connection limits: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < o->nservices; i++) {
+		int err = open_service(o, &o->services[i]);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int faithd_run(struct faithd_opts *o)
+{
+	struct faithd_ctx ctx = { .opts = o, .prefixes_fd = -1 };
+	sigset_t set;
+	int sigfd, ret = 1;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGALRM);
+	/* Blocked before any fork: workers take them from their signalfd. */
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = master_sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sigfd < 0 || setup(&ctx))
+		goto out;
+	if (!o->foreground) {
+		if (daemonize() < 0)
+			goto out;
+		log_open(true, o->debug);
+	}
+	if (drop_privileges(o->user))
+		goto out;
+	for (unsigned i = 0; i < o->workers; i++)
+		workers[i] = spawn(&ctx, i);
+	ret = supervise(&ctx, sigfd);
+out:
+	close_services(o, -1);
+	faithd_conf_free(ctx.conf);
+	limits_destroy(ctx.limits);
+	if (ctx.prefixes_fd >= 0)
+		close(ctx.prefixes_fd);
+	if (sigfd >= 0)
+		close(sigfd);
+	return ret;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* A worker's event loop state, shared by worker.c and conn.c. */
+#ifndef FAITHD_WORKER_H
+#define FAITHD_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "faithd/faithd.h"
+#include "faithd/policy.h"
+
+/* What an epoll event points at. */
+enum ev_kind { EV_LISTENER, EV_SIGNAL, EV_CLIENT, EV_SERVER };
+
+struct evref {
+	enum ev_kind kind;
+	unsigned index;		/* EV_LISTENER: the service */
+	struct conn *conn;	/* EV_CLIENT, EV_SERVER */
+};
+
+/* A doubly linked list of connections in deadline order. */
+struct conn_list {
+	struct conn *head, *tail;
+};
+
+/* Empty pipes kept for reuse: a splice relay needs one per busy direction. */
+#define PIPE_POOL_MAX	256
+
+struct worker {
+	struct faithd_ctx *ctx;
+	int epfd;
+	int sigfd;
+	struct evref sigref;
+	struct evref lref[FAITHD_MAX_SERVICES];
+	bool accepting;
+	uint64_t accept_resume_ms;	/* after EMFILE: when to accept again */
+	struct conn_list connecting;	/* by connect deadline */
+	struct conn_list active;	/* by idle deadline */
+	unsigned nconns;
+	struct conn *graveyard;		/* ended in this batch of events */
+	bool stopping;
+	uint64_t stop_deadline_ms;
+	int npipes;
+	int pipes[PIPE_POOL_MAX][2];
+};
+
+/* One direction of a relayed connection: bytes from fd[d] to fd[!d]. */
+struct half {
+	int pipe[2];		/* -1 when none is held */
+	size_t pending;		/* bytes in the pipe, not yet written */
+	uint64_t bytes;		/* delivered to the other side */
+	bool eof;		/* the source sent FIN */
+	bool shut;		/* FIN passed on: shutdown(SHUT_WR) done */
+};
+
+enum conn_side { SIDE_CLIENT = 0, SIDE_SERVER = 1 };
+
+struct conn {
+	struct conn *prev, *next;	/* in connecting or active */
+	struct conn_list *list;
+	uint64_t deadline_ms;
+	uint64_t start_ms;
+	int fd[2];			/* SIDE_CLIENT, SIDE_SERVER */
+	uint32_t events[2];		/* the epoll interest set now */
+	struct evref ref[2];
+	struct half dir[2];		/* dir[SIDE_CLIENT]: client to server */
+	bool connected;
+	bool dead;			/* ended; freed after the batch */
+	struct faithd_target t;
+};
+
+uint64_t now_ms(void);
+
+/* conn.c */
+void conn_start(struct worker *w, int fd, const struct sockaddr_in6 *peer);
+void conn_event(struct worker *w, struct conn *c, enum conn_side side, uint32_t events);
+void conn_expire(struct worker *w, struct conn *c);
+void conn_abort(struct worker *w, struct conn *c, const char *why);
+
+/* worker.c */
+void list_append(struct conn_list *l, struct conn *c);
+void list_unlink(struct conn *c);
+
+#endif /* FAITHD_WORKER_H */
