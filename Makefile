@@ -20,7 +20,7 @@ LOADER_SRCS := src/loader.c src/objects.c src/iface.c src/netlink.c \
                src/json.c src/util.c src/pindex.c
 RELAY_SRCS  := src/relay.c
 # faithd's pure-userspace parts: address mapping, faithd.conf.
-FAITHD_LIB_SRCS := src/faithd/addrmap.c
+FAITHD_LIB_SRCS := src/faithd/addrmap.c src/faithd/conf.c
 FAITHD_LIB_OBJS := $(FAITHD_LIB_SRCS:src/faithd/%.c=$(BUILD)/faithd/%.o)
 TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) \
                $(BUILD)/faith-testrelay $(BUILD)/faith-testclient
