@@ -57,8 +57,9 @@ struct faithd_conf {
  * NULL and err saying what is wrong: -EINVAL for a bad line, as
  * "FILE:LINE: what is wrong ('the offending text')", -ENOENT when path
  * does not exist (a missing default file may mean "no configuration"),
- * -EFBIG when it is larger than FAITHD_CONF_SIZE_MAX, other errnos from
- * open(2) and read(2).  Nothing is ever half-loaded: on reload, keep the
+ * -EISDIR for a directory, -EINVAL also for anything else that is not a
+ * regular file (a FIFO would hang a reload), -EFBIG when it is larger than
+ * FAITHD_CONF_SIZE_MAX, other errnos from open(2) and read(2).  Nothing is ever half-loaded: on reload, keep the
  * old configuration until this succeeds, then swap and free the old one.
  */
 int faithd_conf_load(const char *path, struct faithd_conf **out, char *err,
