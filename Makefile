@@ -19,6 +19,9 @@ LOADER_SRCS := src/loader.c src/objects.c src/iface.c src/netlink.c \
                src/prefix.c src/cmd_attach.c src/cmd_maps.c src/cmd_status.c \
                src/json.c src/util.c src/pindex.c
 RELAY_SRCS  := src/relay.c
+# faithd's pure-userspace parts: address mapping, faithd.conf.
+FAITHD_LIB_SRCS := src/faithd/addrmap.c src/faithd/conf.c
+FAITHD_LIB_OBJS := $(FAITHD_LIB_SRCS:src/faithd/%.c=$(BUILD)/faithd/%.o)
 TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) \
                $(BUILD)/faith-testrelay $(BUILD)/faith-testclient
 
@@ -30,10 +33,14 @@ bpf/faith.bpf.o: bpf/faith.bpf.c src/maps.h
 $(BUILD)/faith.skel.h: bpf/faith.bpf.o | $(BUILD)
 	$(BPFTOOL) gen skeleton $< name faith_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD):
+$(BUILD) $(BUILD)/faithd:
 	mkdir -p $@
 
 $(BUILD)/%.o: src/%.c src/*.h $(BUILD)/faith.skel.h | $(BUILD)
+	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -c $< -o $@
+
+# faithd needs neither libbpf nor the skeleton.
+$(BUILD)/faithd/%.o: src/faithd/%.c src/faithd/*.h src/*.h | $(BUILD)/faithd
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libfaith-relay.a: $(RELAY_SRCS:src/%.c=$(BUILD)/%.o)
@@ -43,7 +50,7 @@ faith-loader: $(LOADER_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/libfaith-relay.a
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 TEST_OBJS := $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/netlink.o $(BUILD)/pindex.o \
-             $(BUILD)/libfaith-relay.a
+             $(BUILD)/libfaith-relay.a $(FAITHD_LIB_OBJS)
 
 $(BUILD)/test_%: tests/test_%.c tests/testlib.h $(BUILD)/faith.skel.h $(TEST_OBJS)
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -Itests $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
