@@ -22,10 +22,14 @@ RELAY_SRCS  := src/relay.c
 # faithd's pure-userspace parts: address mapping, faithd.conf.
 FAITHD_LIB_SRCS := src/faithd/addrmap.c src/faithd/conf.c
 FAITHD_LIB_OBJS := $(FAITHD_LIB_SRCS:src/faithd/%.c=$(BUILD)/faithd/%.o)
+# The daemon: command line, master, workers, connections, policy, limits, log.
+FAITHD_SRCS := src/faithd/main.c src/faithd/master.c src/faithd/worker.c \
+               src/faithd/conn.c src/faithd/policy.c src/faithd/connlimits.c \
+               src/faithd/log.c
 TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) \
                $(BUILD)/faith-testrelay $(BUILD)/faith-testclient
 
-all: bpf/faith.bpf.o $(BUILD)/faith.skel.h faith-loader $(BUILD)/libfaith-relay.a
+all: bpf/faith.bpf.o $(BUILD)/faith.skel.h faith-loader faithd $(BUILD)/libfaith-relay.a
 
 bpf/faith.bpf.o: bpf/faith.bpf.c src/maps.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -47,6 +51,10 @@ $(BUILD)/libfaith-relay.a: $(RELAY_SRCS:src/%.c=$(BUILD)/%.o)
 	$(AR) rcs $@ $^
 
 faith-loader: $(LOADER_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/libfaith-relay.a
+	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
+faithd: $(FAITHD_SRCS:src/faithd/%.c=$(BUILD)/faithd/%.o) $(FAITHD_LIB_OBJS) \
+		$(BUILD)/util.o $(BUILD)/libfaith-relay.a
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 TEST_OBJS := $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/netlink.o $(BUILD)/pindex.o \
@@ -115,6 +123,6 @@ install: all
 	install -D -m 0644 $(BUILD)/libfaith-relay.a $(DESTDIR)$(PREFIX)/lib/libfaith-relay.a
 
 clean:
-	rm -rf $(BUILD) bpf/faith.bpf.o bench/empty.bpf.o faith-loader
+	rm -rf $(BUILD) bpf/faith.bpf.o bench/empty.bpf.o faith-loader faithd
 
 .PHONY: all test bench-datapath check-asan check-valgrind install clean

@@ -3,7 +3,7 @@
 set -eu
 PKGS="make gcc libc6-dev clang llvm libbpf-dev libelf-dev zlib1g-dev
       linux-libc-dev bpftool iproute2 util-linux socat python3 curl
-      procps valgrind"
+      procps valgrind nginx-light"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
@@ -13,5 +13,12 @@ done
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
+# Packages such as nginx start their service when installed; the tests run
+# their own instances in network namespaces, so keep the host's stopped.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing

@@ -181,7 +181,7 @@ static struct conn *conn_new(int fd, const struct faithd_target *t)
 	return c;
 }
 
-void conn_start(struct worker *w, int fd, const struct sockaddr_in6 *peer)
+int conn_start(struct worker *w, int fd, const struct sockaddr_in6 *peer)
 {
 	struct faithd_target t = { .src = *peer };
 	char why[192];
@@ -189,26 +189,31 @@ void conn_start(struct worker *w, int fd, const struct sockaddr_in6 *peer)
 	int err;
 
 	if (!policy_decide(w->ctx, fd, &t, why, sizeof(why)))
-		return refuse(fd, &t, why);
+		return refuse(fd, &t, why), 0;
 	err = limits_acquire(w->ctx->limits, &t.src.sin6_addr);
 	if (err)
 		return refuse(fd, &t, err == -EUSERS ? "too many connections from this source" :
-			      "too many connections");
+			      "too many connections"), 0;
 	c = conn_new(fd, &t);
 	if (!c) {
 		limits_release(w->ctx->limits, &t.src.sin6_addr);
-		return refuse(fd, &t, "out of memory");
+		return refuse(fd, &t, "out of memory"), -ENOMEM;
 	}
 	w->nconns++;
-	c->fd[SIDE_SERVER] = upstream_connect(&t);
-	if (c->fd[SIDE_SERVER] < 0) {
-		snprintf(why, sizeof(why), "connect: %s", strerror(-c->fd[SIDE_SERVER]));
-		return conn_abort(w, c, why);
+	c->fd[SIDE_SERVER] = err = upstream_connect(&t);
+	if (err < 0) {
+		snprintf(why, sizeof(why), "upstream connect failed: %s", strerror(-err));
+		conn_abort(w, c, why);
+		/* Out of descriptors: the caller stops accepting for a while. */
+		return err == -EMFILE || err == -ENFILE || err == -ENOBUFS ? err : 0;
 	}
-	if (watch(w, c, SIDE_CLIENT, 0) || watch(w, c, SIDE_SERVER, EPOLLOUT))
-		return conn_abort(w, c, "epoll_ctl failed");
+	if (watch(w, c, SIDE_CLIENT, 0) || watch(w, c, SIDE_SERVER, EPOLLOUT)) {
+		conn_abort(w, c, "epoll_ctl failed");
+		return -ENOMEM;
+	}
 	c->deadline_ms = c->start_ms + w->ctx->opts->connect_timeout_ms;
 	list_append(&w->connecting, c);
+	return 0;
 }
 
 /* Move bytes along direction d until it would block; -errno on failure. */

@@ -347,6 +347,7 @@ static int setup(struct faithd_ctx *ctx)
 int faithd_run(struct faithd_opts *o)
 {
 	struct faithd_ctx ctx = { .opts = o, .prefixes_fd = -1 };
+	struct passwd *pw;
 	sigset_t set;
 	int sigfd, ret = 1;
 
@@ -371,6 +372,9 @@ int faithd_run(struct faithd_opts *o)
 		goto out;
 	for (unsigned i = 0; i < o->workers; i++)
 		workers[i] = spawn(&ctx, i);
+	pw = getpwuid(geteuid());
+	log_info("ready: %u service%s, %u workers, running as %s", o->nservices,
+		 o->nservices == 1 ? "" : "s", o->workers, pw ? pw->pw_name : "?");
 	ret = supervise(&ctx, sigfd);
 out:
 	close_services(o, -1);

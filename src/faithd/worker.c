@@ -80,6 +80,16 @@ static int listeners_watch(struct worker *w, bool on)
 	return 0;
 }
 
+/* Out of descriptors or memory: leave the backlog waiting a while;
+ * connections that end meanwhile free some. */
+static void accept_pause(struct worker *w, const char *what, int err)
+{
+	log_warn("%s: %s: pausing accept for %d ms, with %u connections open",
+		 what, strerror(err), EMFILE_BACKOFF_MS, w->nconns);
+	listeners_watch(w, false);
+	w->accept_resume_ms = now_ms() + EMFILE_BACKOFF_MS;
+}
+
 static void accept_some(struct worker *w, unsigned service)
 {
 	int lfd = w->ctx->opts->services[service].fd[w->ctx->worker];
@@ -87,24 +97,19 @@ static void accept_some(struct worker *w, unsigned service)
 	for (int i = 0; i < ACCEPT_BURST; i++) {
 		struct sockaddr_in6 peer;
 		socklen_t len = sizeof(peer);
-		int fd;
+		int fd, err;
 
 		fd = accept4(lfd, (struct sockaddr *)&peer, &len,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
-			conn_start(w, fd, &peer);
+			err = conn_start(w, fd, &peer);
+			if (err)
+				return accept_pause(w, "relaying", -err);
 			continue;
 		}
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM) {
-			/* Out of descriptors: leave the backlog waiting a
-			 * while; connections that end meanwhile free some. */
-			log_warn("accept: %s: pausing for %d ms with %u connections",
-				 strerror(errno), EMFILE_BACKOFF_MS, w->nconns);
-			listeners_watch(w, false);
-			w->accept_resume_ms = now_ms() + EMFILE_BACKOFF_MS;
-			return;
-		}
+		    errno == ENOMEM)
+			return accept_pause(w, "accept", errno);
 		if (errno != ECONNABORTED && errno != EINTR)
 			return;	/* EAGAIN: drained */
 	}

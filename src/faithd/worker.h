@@ -72,7 +72,8 @@ struct conn {
 uint64_t now_ms(void);
 
 /* conn.c */
-void conn_start(struct worker *w, int fd, const struct sockaddr_in6 *peer);
+/* 0, or -errno when out of descriptors or memory: pause accepting. */
+int conn_start(struct worker *w, int fd, const struct sockaddr_in6 *peer);
 void conn_event(struct worker *w, struct conn *c, enum conn_side side, uint32_t events);
 void conn_expire(struct worker *w, struct conn *c);
 void conn_abort(struct worker *w, struct conn *c, const char *why);

@@ -6,6 +6,11 @@
 #   client  2001:db8:1::2 --eth0====eth0-- 2001:db8:1::1  router (faith)
 #           64:ff9b::/96, 2001:db8:64::/48 via 2001:db8:1::1
 #
+# and, after server_up, a third one behind the router, IPv4 only:
+#
+#   router  192.0.2.1 --eth1====eth0-- 192.0.2.2  server
+#           198.51.100.0/24 via 192.0.2.2 (the server drops it: a black hole)
+#
 # Every test sources this file, calls need_root and topo_up, and gets all
 # of it torn down on exit, whatever happens (trap).
 
@@ -17,6 +22,9 @@ CLIENT=$TOP/build/faith-testclient
 ID=faith-t-$$
 NS_C=$ID-c
 NS_R=$ID-r
+NS_S=$ID-s
+FAITHD=$TOP/faithd
+BYTES=$TOP/build/faith-bytes
 export FAITH_PIN_DIR=/sys/fs/bpf/$ID
 TMP=$(mktemp -d /tmp/$ID.XXXX)
 PASSED=0
@@ -55,6 +63,7 @@ check_json() {
 R_bg() { nsenter --net="/run/netns/$NS_R" "$@" & BG_PID=$!; PIDS+=("$BG_PID"); }
 R() { nsenter --net="/run/netns/$NS_R" "$@"; }
 C() { nsenter --net="/run/netns/$NS_C" "$@"; }
+S() { nsenter --net="/run/netns/$NS_S" "$@"; }
 # FAITH_WRAP runs faith-loader under a checker, e.g. "valgrind -q --error-exitcode=99".
 # valgrind 3.19 does not know pidfd_open(2)/pidfd_getfd(2): calls that take
 # a socket from another process run unwrapped.
@@ -80,6 +89,7 @@ cleanup() {
 	fi
 	ip netns del "$NS_C" 2>/dev/null
 	ip netns del "$NS_R" 2>/dev/null
+	ip netns del "$NS_S" 2>/dev/null
 	[ -d "$FAITH_PIN_DIR" ] && rm -rf "$FAITH_PIN_DIR"
 	mountpoint -q "$TMP/pins" 2>/dev/null && umount "$TMP/pins"
 	rm -rf "$TMP"
@@ -172,3 +182,67 @@ unchanged_rc() {
 
 # A counter from `faith-loader status -j`.
 counter() { faith status -j | python3 -c "import json,sys; print(json.load(sys.stdin)['stats']['$1'])"; }
+
+server_up() {
+	ip netns add "$NS_S" &&
+	ip link add eth1 netns "$NS_R" type veth peer name eth0 netns "$NS_S" &&
+	S sysctl -qw net.ipv6.conf.all.disable_ipv6=1 &&
+	S ip link set lo up &&
+	ip -n "$NS_R" addr add 192.0.2.1/24 dev eth1 &&
+	ip -n "$NS_S" addr add 192.0.2.2/24 dev eth0 &&
+	ip -n "$NS_R" link set eth1 up && ip -n "$NS_S" link set eth0 up &&
+	ip -n "$NS_R" route add 198.51.100.0/24 via 192.0.2.2 || {
+		echo "not ok - $(basename "$0"): cannot build the server namespace"
+		exit 1
+	}
+}
+
+# wait_for FILE REGEX [TENTHS]: until a line of FILE matches (default 5 s).
+wait_for() {
+	local i
+	for i in $(seq "${3:-50}"); do
+		grep -qE -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# start_faithd ARGS...: faithd -F -d in the router, its log in $FAITHD_LOG;
+# sets FAITHD_PID; returns once every service is registered.
+FAITHD_LOG=$TMP/faithd.log
+start_faithd() {
+	nsenter --net="/run/netns/$NS_R" "$FAITHD" -F -d "$@" >>"$FAITHD_LOG" 2>&1 &
+	FAITHD_PID=$!
+	PIDS+=("$FAITHD_PID")
+	wait_for "$FAITHD_LOG" "faithd\[$FAITHD_PID\]: info: ready" ||
+		{ echo "# faithd did not start:"; sed 's/^/#   /' "$FAITHD_LOG"; }
+}
+
+# stop_faithd: SIGTERM, and the exit status of faithd in FAITHD_RC.
+stop_faithd() {
+	kill -TERM "$FAITHD_PID" 2>/dev/null
+	wait "$FAITHD_PID" 2>/dev/null
+	FAITHD_RC=$?
+}
+
+# bytes_serve PORT...: faith-bytes serving on 192.0.2.2 in the server.
+bytes_serve() {
+	local out=$TMP/serve.$RANDOM
+	nsenter --net="/run/netns/$NS_S" "$BYTES" serve 192.0.2.2 "$@" >"$out" 2>&1 &
+	PIDS+=("$!")
+	wait_for "$out" '^ready' || { echo "# faith-bytes serve did not start:"; sed 's/^/#   /' "$out"; }
+}
+
+# faith_up PREFIX...: attach faith to the router's eth0, add the prefixes,
+# open the gate.
+faith_up() {
+	local p
+	faith attach eth0 >/dev/null || return 1
+	for p in "$@"; do faith route add "$p" >/dev/null || return 1; done
+	faith keepfaith 1 >/dev/null
+}
+
+# The open file descriptors of a process.
+fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+# faithd's worker processes.
+faithd_workers() { pgrep -P "$FAITHD_PID"; }
