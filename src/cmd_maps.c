@@ -102,9 +102,12 @@ static int route_change(const struct faith_cli *cli, bool add, int argc, char **
 		return ret;
 	}
 	lock = faith_pindex_lock(o.pin_dir);
-	/* Adding what is there already is a no-op; deleting what is not, an error. */
+	/* Adding what is there already is a no-op; deleting what is not, an
+	 * error.  A trie lookup is a longest match, which may find a shorter
+	 * prefix holding this one: the value's length tells them apart. */
 	for (int i = 0; i < n; i++) {
-		bool present = !bpf_map_lookup_elem(o.fd[OBJ_PREFIXES], &keys[i], &val);
+		bool present = !bpf_map_lookup_elem(o.fd[OBJ_PREFIXES], &keys[i], &val) &&
+			       val.prefixlen == keys[i].prefixlen;
 
 		if (!add && !present) {
 			faith_err("prefix %s is not configured", argv[optind + i]);

@@ -173,7 +173,12 @@ static void close_services(struct faithd_opts *o, int keep_worker)
 		}
 }
 
-static int drop_privileges(const char *user)
+static uid_t run_uid;
+static gid_t run_gid;
+
+/* Resolve --user before anything irreversible (and before detaching, so
+ * that a typo is reported on the terminal). */
+static int resolve_user(const char *user)
 {
 	struct passwd *pw;
 
@@ -184,11 +189,37 @@ static int drop_privileges(const char *user)
 		log_err("--user: no user '%s'", user);
 		return -ENOENT;
 	}
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+	run_uid = pw->pw_uid;
+	run_gid = pw->pw_gid;
+	return 0;
+}
+
+/*
+ * Linux before 6.5 with kernel.unprivileged_bpf_disabled set refuses
+ * every bpf(2) command without CAP_BPF, even through an open map fd: say
+ * so at start rather than refuse every connection later.
+ */
+static int check_lookup(int prefixes_fd, const char *user)
+{
+	struct faith_prefix_key key = { .prefixlen = 128 };
+	struct faith_prefix_value val;
+
+	if (!bpf_map_lookup_elem(prefixes_fd, &key, &val) || errno == ENOENT)
+		return 0;
+	log_err("as user '%s', reading faith's prefixes fails: %s; this kernel needs "
+		"CAP_BPF for map lookups: run faithd with --user ''", user, strerror(errno));
+	return -errno;
+}
+
+static int drop_privileges(const char *user, int prefixes_fd)
+{
+	if (!*user || geteuid() != 0)
+		return 0;
+	if (setgroups(0, NULL) < 0 || setgid(run_gid) < 0 || setuid(run_uid) < 0) {
 		log_err("becoming user '%s': %s", user, strerror(errno));
 		return -errno;
 	}
-	return 0;
+	return check_lookup(prefixes_fd, user);
 }
 
 static int daemonize(void)
@@ -289,8 +320,6 @@ static int supervise(struct faithd_ctx *ctx, int sigfd)
 	while (!stopping || live_workers(o)) {
 		struct signalfd_siginfo si;
 
-		if (stopping)
-			alarm(o->grace_s + 5);	/* workers that hang get SIGKILL */
 		if (read(sigfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		switch (si.ssi_signo) {
@@ -311,6 +340,7 @@ static int supervise(struct faithd_ctx *ctx, int sigfd)
 				 o->grace_s);
 			close_services(o, -1);
 			signal_workers(o, SIGTERM);
+			alarm(o->grace_s + 5);	/* workers that hang get SIGKILL */
 		}
 	}
 	log_info("stopped");
@@ -325,6 +355,8 @@ static int setup(struct faithd_ctx *ctx)
 	for (unsigned i = 0; i < o->nservices; i++)
 		for (unsigned w = 0; w < FAITHD_MAX_WORKERS; w++)
 			o->services[i].fd[w] = -1;
+	if (resolve_user(o->user))
+		return -ENOENT;
 	if (faithd_load_conf(o, &ctx->conf))
 		return -EINVAL;
 	ctx->prefixes_fd = open_prefixes(o->pin_dir);
@@ -368,7 +400,7 @@ int faithd_run(struct faithd_opts *o)
 			goto out;
 		log_open(true, o->debug);
 	}
-	if (drop_privileges(o->user))
+	if (drop_privileges(o->user, ctx.prefixes_fd))
 		goto out;
 	for (unsigned i = 0; i < o->workers; i++)
 		workers[i] = spawn(&ctx, i);

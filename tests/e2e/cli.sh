@@ -109,6 +109,13 @@ check_json "route del -j" "d == {'deleted': ['2001:db8:64::/48']}" faith -j rout
 check_json "route list -j" "d == ['64:ff9b::/96']" faith route list -j
 check_json "route show -j" "d == ['64:ff9b::/96']" faith -j route show
 check "route add without -j prints nothing" test -z "$(faith route add 2001:db8:65::/48)"
+# Nested prefixes are distinct entries (a trie lookup alone would see the
+# /96 as "present" inside the /48).
+check "route add of a /96 inside a configured /48" faith route add 2001:db8:65:96::/96
+check_json "... both listed" "'2001:db8:65::/48' in d and '2001:db8:65:96::/96' in d" faith route list -j
+unchanged "route del of a /64 inside the /48 that is not configured" faith route del 2001:db8:65:1::/64
+said "not configured" "... saying it is not configured"
+check "route del of the nested /96" faith route del 2001:db8:65:96::/96
 check "route del without -j prints nothing" test -z "$(faith route del 2001:db8:65::/48)"
 check_json "keepfaith 1 -j" "d == {'keepfaith': 1}" faith keepfaith 1 -j
 check "keepfaith 1 without -j prints nothing" test -z "$(faith keepfaith 1)"
