@@ -27,7 +27,8 @@ FAITHD_SRCS := src/faithd/main.c src/faithd/master.c src/faithd/worker.c \
                src/faithd/conn.c src/faithd/policy.c src/faithd/connlimits.c \
                src/faithd/log.c
 TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) \
-               $(BUILD)/faith-testrelay $(BUILD)/faith-testclient
+               $(BUILD)/faith-testrelay $(BUILD)/faith-testclient \
+               $(BUILD)/faith-bytes
 
 all: bpf/faith.bpf.o $(BUILD)/faith.skel.h faith-loader faithd $(BUILD)/libfaith-relay.a
 
@@ -81,6 +82,10 @@ $(BUILD)/test_datapath: $(TEST_DATAPATH_OBJS) $(TEST_OBJS)
 
 $(BUILD)/faith-test%: tests/faith-test%.c $(BUILD)/libfaith-relay.a
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
+# The end-to-end byte checker is plain sockets: no libbpf, no skeleton.
+$(BUILD)/faith-bytes: tests/faith-bytes.c | $(BUILD)
+	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS)
 
 bench/empty.bpf.o: bench/empty.bpf.c
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
