@@ -80,6 +80,7 @@ static const char usage_text[] =
 	"       faith-bytes send ADDR PORT UPLOAD DOWNLOAD [--half-close] [--timeout SEC]\n"
 	"       faith-bytes hold ADDR PORT N [--timeout SEC]\n"
 	"       faith-bytes probe ADDR PORT [--timeout SEC]\n"
+	"send, hold and probe take --bind ADDR: the source address to use.\n"
 	"ADDR is an IPv4 or IPv6 literal; SEC may be fractional (default 10).\n"
 	"exit: 0 ok, 1 error, 2 usage, 3 reset or refused, 4 timeout,\n"
 	"      5 data mismatch, 6 closed (probe)\n";
@@ -300,6 +301,11 @@ static bool parse_addr(const char *addr, uint16_t port, struct target *t)
 	return true;
 }
 
+/* --bind ADDR: the client's source address (e.g. a second address of the
+ * client, to test per-source rules). */
+static struct target bind_src;
+static bool have_bind;
+
 /* Start a non-blocking connect: 0 and *fd, or an errno. */
 static int connect_start(const struct target *t, int *fd)
 {
@@ -308,8 +314,11 @@ static int connect_start(const struct target *t, int *fd)
 	*fd = socket(t->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (*fd < 0)
 		return errno;
+	if (have_bind && bind(*fd, (const struct sockaddr *)&bind_src.sa, bind_src.len))
+		goto fail;
 	if (!connect(*fd, (const struct sockaddr *)&t->sa, t->len) || errno == EINPROGRESS)
 		return 0;
+fail:
 	err = errno;
 	close(*fd);
 	*fd = -1;
@@ -379,6 +388,7 @@ static bool parse_opts(int argc, char **argv, unsigned int allowed, struct opts 
 	static const struct option longopts[] = {
 		{ "half-close", no_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "bind", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -389,7 +399,11 @@ static bool parse_opts(int argc, char **argv, unsigned int allowed, struct opts 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c == 'c' && (allowed & OPT_HALF_CLOSE))
 			o->half_close = true;
-		else if (c != 't' || !(allowed & OPT_TIMEOUT) ||
+		else if (c == 'b' && (allowed & OPT_TIMEOUT)) {
+			if (!parse_addr(optarg, 0, &bind_src))
+				return false;
+			have_bind = true;
+		} else if (c != 't' || !(allowed & OPT_TIMEOUT) ||
 			 !parse_timeout(optarg, &o->timeout_ms))
 			return false;
 	}
