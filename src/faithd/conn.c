@@ -71,6 +71,15 @@ static void pipe_put(struct worker *w, struct half *h)
 	h->pending = 0;
 }
 
+void pipes_drain(struct worker *w)
+{
+	while (w->npipes) {
+		w->npipes--;
+		close(w->pipes[w->npipes][0]);
+		close(w->pipes[w->npipes][1]);
+	}
+}
+
 static void log_conn(const struct conn *c, const char *how)
 {
 	char src[64], dst6[64], dst4[32];
@@ -105,7 +114,8 @@ static void conn_finish(struct worker *w, struct conn *c, const char *how,
 		pipe_put(w, &c->dir[s]);
 	}
 	limits_release(w->ctx->limits, &c->t.src.sin6_addr);
-	w->nconns--;
+	if (!--w->nconns)
+		pipes_drain(w);	/* idle again: hold no more than at start */
 	/* Events for it may still be in the batch epoll_wait returned. */
 	c->dead = true;
 	c->next = w->graveyard;

@@ -10,6 +10,7 @@
  * "now + the same constant"), so the head is always the next to expire.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,15 +182,18 @@ static int timers(struct worker *w)
 		else if (w->accept_resume_ms < next)
 			next = w->accept_resume_ms;
 	}
-	if (w->stopping) {
-		while (w->stop_deadline_ms <= now && w->active.head)
+	if (w->stopping && w->stop_deadline_ms <= now) {
+		while (w->active.head)
 			conn_abort(w, w->active.head, "shutting down");
-		while (w->stop_deadline_ms <= now && w->connecting.head)
+		while (w->connecting.head)
 			conn_abort(w, w->connecting.head, "shutting down");
-		if (w->stop_deadline_ms < next)
-			next = w->stop_deadline_ms;
+		return 0;	/* nothing left: back to the loop's test */
+	} else if (w->stopping && w->stop_deadline_ms < next) {
+		next = w->stop_deadline_ms;
 	}
-	return next == UINT64_MAX ? -1 : (int)(next - now);
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= now ? 0 : next - now > INT_MAX ? INT_MAX : (int)(next - now);
 }
 
 static void dispatch(struct worker *w, struct epoll_event *e)
@@ -260,10 +264,7 @@ static void worker_cleanup(struct worker *w)
 		conn_abort(w, w->connecting.head, "shutting down");
 	bury(w);
 	close_listeners(w);
-	for (int i = 0; i < w->npipes; i++) {
-		close(w->pipes[i][0]);
-		close(w->pipes[i][1]);
-	}
+	pipes_drain(w);
 	if (w->sigfd >= 0)
 		close(w->sigfd);
 	if (w->epfd >= 0)

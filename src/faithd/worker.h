@@ -77,6 +77,8 @@ int conn_start(struct worker *w, int fd, const struct sockaddr_in6 *peer);
 void conn_event(struct worker *w, struct conn *c, enum conn_side side, uint32_t events);
 void conn_expire(struct worker *w, struct conn *c);
 void conn_abort(struct worker *w, struct conn *c, const char *why);
+/* Close the pooled pipes. */
+void pipes_drain(struct worker *w);
 
 /* worker.c */
 void list_append(struct conn_list *l, struct conn *c);

@@ -1,0 +1,108 @@
+#!/bin/bash
+# faithd under load and through its life: 1,000 concurrent connections and
+# its descriptors back to idle afterwards; running out of descriptors
+# (EMFILE) without crashing; connection limits; a worker that dies is
+# restarted; SIGTERM stops accepting, lets open connections finish within
+# the grace period, then exits.
+. "$(dirname "$0")/lib.sh"
+need_root
+topo_up
+server_up
+faith_up 64:ff9b::/96 ||
+	{ notok "faithd: set up faith"; finish; exit 1; }
+bytes_serve 7001
+printf '2001:db8:1::/64 permit 192.0.2.0/24\n' >"$TMP/faithd.conf"
+
+# workers_fds: the open descriptors of all workers, summed.
+workers_fds() { local n=0 w; for w in $(faithd_workers); do n=$((n + $(fd_count "$w"))); done; echo $n; }
+
+# hold N [ARGS]: faith-bytes holding N connections in the background until
+# its stdin closes; HOLD_PID, HOLD_OUT.
+hold() {
+	local n=$1; shift
+	HOLD_OUT=$TMP/hold.$RANDOM
+	mkfifo "$HOLD_OUT.in"
+	nsenter --net="/run/netns/$NS_C" "$BYTES" hold 64:ff9b::c000:202 7001 "$n" "$@" \
+		<"$HOLD_OUT.in" >"$HOLD_OUT" 2>&1 &
+	HOLD_PID=$!
+	PIDS+=("$HOLD_PID")
+	exec 7>"$HOLD_OUT.in"
+}
+release() { exec 7>&-; wait "$HOLD_PID"; HOLD_RC=$?; }
+
+start_faithd -f "$TMP/faithd.conf" -w 2 all
+idle=$(workers_fds)
+hold 1000 --timeout 30
+if wait_for "$HOLD_OUT" '^held 1000' 300; then
+	ok "1,000 concurrent connections relayed ($(workers_fds) descriptors in the workers, $idle idle)"
+else
+	notok "1,000 concurrent connections"; sed 's/^/#   /' "$HOLD_OUT"
+fi
+release
+check "... the client saw all of them acknowledged and closed them" test "$HOLD_RC" = 0
+for _ in $(seq 50); do [ "$(workers_fds)" = "$idle" ] && break; sleep 0.1; done
+check "... and the workers' descriptors are back to idle ($idle)" test "$(workers_fds)" = "$idle"
+check "... each one logged" test "$(grep -c ' -> 192.0.2.2:7001: closed' "$FAITHD_LOG")" -ge 1000
+
+# A worker that dies is restarted; the relay keeps working.
+victim=$(faithd_workers | head -1)
+kill -9 "$victim"
+check "a killed worker is restarted" wait_for "$FAITHD_LOG" "worker [0-9] \(pid $victim\) died of signal 9; restarting it" 30
+sleep 1.2
+for i in 1 2 3 4 5 6; do
+	C "$BYTES" send 64:ff9b::c000:202 7001 1000 1000 >/dev/null || { notok "relay after the restart ($i)"; break; }
+done
+[ "$i" = 6 ] && ok "the relay works after the restart (6 connections)"
+check "two workers again" test "$(faithd_workers | wc -l)" = 2
+stop_faithd
+
+# Out of descriptors: a worker limited to 64 keeps serving and recovers.
+nsenter --net="/run/netns/$NS_R" prlimit --nofile=64:64 "$FAITHD" -F -d -w 1 \
+	-f "$TMP/faithd.conf" all >>"$FAITHD_LOG" 2>&1 &
+FAITHD_PID=$!; PIDS+=("$FAITHD_PID")
+wait_for "$FAITHD_LOG" "faithd\[$FAITHD_PID\]: info: ready" || notok "faithd with 64 descriptors did not start"
+hold 100 --timeout 5
+wait "$HOLD_PID"
+check "EMFILE: faithd says it pauses accepting" wait_for "$FAITHD_LOG" "Too many open files: pausing accept" 30
+check "EMFILE: the worker is still alive" test -n "$(faithd_workers)"
+exec 7>&- 2>/dev/null
+sleep 0.5
+check "EMFILE: once connections end, new ones are served" \
+	C "$BYTES" send 64:ff9b::c000:202 7001 1000 1000 --timeout 5
+stop_faithd
+
+# Limits: per source and global.
+start_faithd -f "$TMP/faithd.conf" -w 2 -M 5 all
+hold 5
+check "per-source limit: 5 connections held" wait_for "$HOLD_OUT" '^held 5' 50
+expect 3 "per-source limit: the 6th gets a reset" C "$BYTES" probe 64:ff9b::c000:202 7001
+check "... logged" wait_for "$FAITHD_LOG" "refused: too many connections from this source" 30
+release
+sleep 0.3
+check "per-source limit: after they close, a new one is served" \
+	C "$BYTES" send 64:ff9b::c000:202 7001 1000 1000
+
+# SIGTERM: stop accepting, finish open connections within the grace.
+hold 3
+wait_for "$HOLD_OUT" '^held 3' 50
+kill -TERM "$FAITHD_PID"
+check "SIGTERM: logged" wait_for "$FAITHD_LOG" "stopping: no new connections" 30
+expect 3 "SIGTERM: a new connection gets a reset" C "$BYTES" probe 64:ff9b::c000:202 7001
+check "SIGTERM: open connections are still up" kill -0 "$FAITHD_PID"
+release
+wait "$FAITHD_PID"; rc=$?
+check "SIGTERM: faithd exits 0 once they are done" test "$rc" = 0
+check "SIGTERM: 'stopped' logged" wait_for "$FAITHD_LOG" "faithd\[$FAITHD_PID\]: info: stopped"
+
+start_faithd -f "$TMP/faithd.conf" -w 1 -g 1 all
+hold 2
+wait_for "$HOLD_OUT" '^held 2' 50
+t0=$(date +%s%N)
+stop_faithd
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "SIGTERM with -g 1: open connections reset after the grace, exit 0 in ${ms} ms" \
+	test "$FAITHD_RC" = 0 -a "$ms" -lt 4000
+check "... logged as 'shutting down'" wait_for "$FAITHD_LOG" "shutting down"
+tail -8 "$FAITHD_LOG" >&2
+release
+finish
