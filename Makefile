@@ -17,7 +17,7 @@ BUILD     := build
 
 LOADER_SRCS := src/loader.c src/objects.c src/iface.c src/netlink.c \
                src/prefix.c src/cmd_attach.c src/cmd_maps.c src/cmd_status.c \
-               src/json.c src/util.c src/pindex.c
+               src/json.c src/util.c src/pindex.c src/pindex_build.c
 RELAY_SRCS  := src/relay.c
 TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) \
                $(BUILD)/faith-testrelay $(BUILD)/faith-testclient
@@ -42,7 +42,7 @@ $(BUILD)/libfaith-relay.a: $(RELAY_SRCS:src/%.c=$(BUILD)/%.o)
 faith-loader: $(LOADER_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/libfaith-relay.a
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
-TEST_OBJS := $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/netlink.o $(BUILD)/pindex.o \
+TEST_OBJS := $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/netlink.o $(BUILD)/pindex.o $(BUILD)/pindex_build.o \
              $(BUILD)/libfaith-relay.a
 
 $(BUILD)/test_%: tests/test_%.c tests/testlib.h $(BUILD)/faith.skel.h $(TEST_OBJS)
@@ -81,7 +81,7 @@ BENCH_DATAPATH_OBJS := $(addprefix $(BUILD)/bench/,bench_datapath.o options.o \
                        progs.o prefixes.o shape.o run.o report.o)
 
 $(BUILD)/bench_datapath: $(BENCH_DATAPATH_OBJS) $(BUILD)/tests/pkt.o \
-		$(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/pindex.o
+		$(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/pindex.o $(BUILD)/pindex_build.o
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 test: all $(TEST_BINS)
