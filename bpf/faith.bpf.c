@@ -117,45 +117,26 @@ static __always_inline int in_faith_trie(__u64 w0, __u64 w1)
 }
 
 /*
- * Look for the key w0:w1 in one bucket.  Returns 1 for a prefix, 2 for a
- * marker; if not found 0, or -1 in a first bucket whose overflow flag says
- * to look in the second.
+ * Look for the key k0:k1 in the bucket at s (8 words).  Returns 1 for a
+ * prefix, 2 for a marker; if not found 0, or -1 in a first bucket whose
+ * overflow flag says to look in the second.  A slot's second word matches
+ * when it differs from k1 in the two flag bits at most: (x ^ k1) << 2 == 0.
  */
-static __always_inline int bucket_find(const struct faith_pindex_bucket *b,
-				       __u64 w0, __u64 w1)
+static __always_inline int bucket_find(const __u64 *s, __u64 k0, __u64 k1)
 {
-	const __u64 flags = faith_pindex_w1(0, FAITH_PINDEX_FLAGS);
-	const __u64 *s = (const __u64 *)b->slot;
 	__u64 hit;
 
-	if (s[0] == w0 && (s[1] & ~flags) == w1)
+	if (s[0] == k0 && !((s[1] ^ k1) << 2))
 		hit = s[1];
-	else if (s[2] == w0 && (s[3] & ~flags) == w1)
+	else if (s[2] == k0 && !((s[3] ^ k1) << 2))
 		hit = s[3];
-	else if (s[4] == w0 && (s[5] & ~flags) == w1)
+	else if (s[4] == k0 && !((s[5] ^ k1) << 2))
 		hit = s[5];
-	else if (s[6] == w0 && (s[7] & ~flags) == w1)
+	else if (s[6] == k0 && !((s[7] ^ k1) << 2))
 		hit = s[7];
 	else
-		return s[1] & faith_pindex_w1(0, FAITH_PINDEX_OVERFLOW_LEN) ? -1 : 0;
-	return hit & faith_pindex_w1(0, FAITH_PINDEX_MARKER) ? 2 : 1;
-}
-
-static __always_inline const struct faith_pindex_bucket *bucket(__u32 half, __u32 b)
-{
-	return &pindex[half & 1][b & (FAITH_PINDEX_BUCKETS - 1)];
-}
-
-/* Probe the index for the key w0:w1: 0 nothing, 1 a prefix, 2 a marker. */
-static __always_inline int pindex_probe(__u32 half, __u64 w0, __u64 w1)
-{
-	__u32 h = faith_pindex_hash(w0, w1);
-	int found = bucket_find(bucket(half, faith_pindex_bucket1(h)), w0, w1);
-
-	if (found >= 0)
-		return found;
-	found = bucket_find(bucket(half, faith_pindex_bucket2(h)), w0, w1);
-	return found > 0 ? found : 0;
+		return (__s64)s[1] < 0 ? -1 : 0;	/* OVERFLOW_LEN: bit 63 */
+	return (hit >> 62) & 1 ? 2 : 1;			/* MARKER: bit 62 */
 }
 
 /*
@@ -166,17 +147,24 @@ static __always_inline int in_faith_words(__u64 w0, __u64 w1)
 {
 	__u32 active = pindex_meta.active & 1;
 	const struct faith_pindex_half *half = &pindex_meta.half[active];
+	const __u64 *tbl = (const __u64 *)pindex[active];
 	__u32 n = 0;
 
 	if (half->nlens > FAITH_PINDEX_LENS)
 		return in_faith_trie(w0, w1);
 	if (!half->nlens)
 		return 0;
+#pragma unroll
 	for (int i = 0; i < FAITH_PINDEX_DEPTH; i++) {
 		const struct faith_pindex_node *nd = &half->node[n];
-		int r = pindex_probe(active, w0 & nd->mask0,
-				     (w1 & nd->mask1) | nd->tag);
+		__u64 k0 = w0 & nd->mask0, k1 = (w1 & nd->mask1) | nd->tag;
+		__u32 h = faith_pindex_hash(k0, k1);
+		int r = bucket_find(tbl + faith_pindex_bucket1(h) * 8, k0, k1);
 
+		if (r < 0) {
+			r = bucket_find(tbl + faith_pindex_bucket2(h) * 8, k0, k1);
+			r = r < 0 ? 0 : r;
+		}
 		if (r == 1)
 			return 1;
 		n = r ? nd->right : nd->left;
