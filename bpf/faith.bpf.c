@@ -116,27 +116,30 @@ static __always_inline int in_faith_trie(__u64 w0, __u64 w1)
 	return bpf_map_lookup_elem(&prefixes, &key) != NULL;
 }
 
+#define KEY_EQ(x, k)	(!(((x) ^ (k)) << FAITH_PINDEX_KEY_SHIFT))
+
 /*
  * Look for the key k0:k1 in the bucket at s (8 words).  Returns 1 for a
- * prefix, 2 for a marker; if not found 0, or -1 in a first bucket whose
- * overflow flag says to look in the second.  A slot's second word matches
- * when it differs from k1 in the two flag bits at most: (x ^ k1) << 2 == 0.
+ * prefix, 2 + the node to probe next for a marker; if not found 0, or -1
+ * in a first bucket whose overflow flag says to look in the second.  A
+ * slot's second word matches when it differs from k1 in its top 9 bits
+ * (rope and overflow flag) at most.
  */
 static __always_inline int bucket_find(const __u64 *s, __u64 k0, __u64 k1)
 {
 	__u64 hit;
 
-	if (s[0] == k0 && !((s[1] ^ k1) << 2))
+	if (s[0] == k0 && KEY_EQ(s[1], k1))
 		hit = s[1];
-	else if (s[2] == k0 && !((s[3] ^ k1) << 2))
+	else if (s[2] == k0 && KEY_EQ(s[3], k1))
 		hit = s[3];
-	else if (s[4] == k0 && !((s[5] ^ k1) << 2))
+	else if (s[4] == k0 && KEY_EQ(s[5], k1))
 		hit = s[5];
-	else if (s[6] == k0 && !((s[7] ^ k1) << 2))
+	else if (s[6] == k0 && KEY_EQ(s[7], k1))
 		hit = s[7];
 	else
 		return (__s64)s[1] < 0 ? -1 : 0;	/* OVERFLOW_LEN: bit 63 */
-	return (hit >> 62) & 1 ? 2 : 1;			/* MARKER: bit 62 */
+	return ((hit >> (32 + FAITH_PINDEX_ROPE_SHIFT)) & 0xff) + 1;
 }
 
 /*
@@ -167,8 +170,8 @@ static __always_inline int in_faith_words(__u64 w0, __u64 w1)
 		}
 		if (r == 1)
 			return 1;
-		n = r ? nd->right : nd->left;
-		if (n >= FAITH_PINDEX_LENS)
+		n = r ? r - 2 : nd->left;
+		if (n >= FAITH_PINDEX_NODES)
 			return 0;
 	}
 	return 0;

@@ -72,7 +72,11 @@ struct faith_prefix_value {
  * prefix leaves a marker at every length of its search path where the
  * search must turn right to reach it.  Prefixes never nesting, a marker
  * hit rules out every shorter prefix, so there is never backtracking: at
- * most FAITH_PINDEX_DEPTH probes (3 for 6 lengths, 7 for all 96).
+ * most FAITH_PINDEX_DEPTH probes (3 for 6 lengths, 7 for all 96).  A
+ * marker also says where to go on, its "rope" (Waldvogel's rope search,
+ * simplified): the node, in the tree below, of the longest and shortest
+ * lengths of the prefixes that left it, or, when they all have one length,
+ * a copy of its node without children: then that probe decides.
  * `pindex` has two halves: faith-loader fills the idle one, then flips
  * `active`.  When the table cannot hold prefixes and markers, nlens is
  * FAITH_PINDEX_TRIE and the datapath asks the trie instead.  The index is
@@ -84,6 +88,7 @@ struct faith_prefix_value {
 #define FAITH_PINDEX_WAYS	4	/* slots per bucket */
 #define FAITH_PINDEX_SLOTS	(FAITH_PINDEX_BUCKETS * FAITH_PINDEX_WAYS)
 #define FAITH_PINDEX_LENS	FAITH_MAX_PREFIXLEN	/* every length, /1../96 */
+#define FAITH_PINDEX_NODES	(2 * FAITH_PINDEX_LENS)	/* the tree, then leaves */
 #define FAITH_PINDEX_DEPTH	7	/* of a balanced tree of 96 lengths */
 #define FAITH_PINDEX_NONE	0xff	/* no child */
 #define FAITH_PINDEX_TRIE	0xffffffffu
@@ -111,7 +116,10 @@ struct faith_pindex_node {
 struct faith_pindex_half {
 	__u32 nlens;		/* lengths in node[], or FAITH_PINDEX_TRIE */
 	__u32 depth;		/* of the tree: the most probes a lookup makes */
-	struct faith_pindex_node node[FAITH_PINDEX_LENS];
+	/* node[0..nlens): the tree; node[nlens + i]: node[i] without children,
+	 * where a marker whose prefixes all have node i's length sends the
+	 * search (its last probe). */
+	struct faith_pindex_node node[FAITH_PINDEX_NODES];
 };
 
 /* `pindex_meta` (.data), one element at key 0. */
@@ -125,14 +133,18 @@ struct faith_pindex_meta {
  * A slot read as two 64-bit words, in memory order: w0 holds addr[0..1],
  * w1 addr[2] and the length word.  The length word is the prefix length
  * with FAITH_PINDEX_USED (so that no key is all zeros, an empty slot), and
- * two flags the lookup masks out of the key: MARKER on markers, and, in
- * slot[0] only, OVERFLOW: set when a prefix whose first bucket this is had
- * to go to its second.  Lookups stop at the first bucket unless it is set.
+ * in its top 9 bits, which the lookup leaves out of the key: the rope
+ * (bits 23..30: 0 on a prefix, on a marker 1 + the node to probe next),
+ * and, in slot[0] only, OVERFLOW (bit 31): set when a prefix whose first
+ * bucket this is had to go to its second.  Lookups stop at the first
+ * bucket unless it is set.
  */
 #define FAITH_PINDEX_USED	0x100u
-#define FAITH_PINDEX_MARKER	0x40000000u
+#define FAITH_PINDEX_ROPE_SHIFT	23
+#define FAITH_PINDEX_ROPE	0x7f800000u
 #define FAITH_PINDEX_OVERFLOW_LEN 0x80000000u
-#define FAITH_PINDEX_FLAGS	(FAITH_PINDEX_MARKER | FAITH_PINDEX_OVERFLOW_LEN)
+#define FAITH_PINDEX_FLAGS	(FAITH_PINDEX_ROPE | FAITH_PINDEX_OVERFLOW_LEN)
+#define FAITH_PINDEX_KEY_SHIFT	9	/* w1 << 9: the key bits only */
 
 static inline __u64 faith_pindex_pair(__u32 lo, __u32 hi)
 {

@@ -184,7 +184,8 @@ static void flag_overflows(struct faith_pindex_bucket *table)
 	}
 }
 
-/* key's entry at node nd: the prefix itself, or a marker. */
+/* key's entry at node nd: the prefix itself, or a marker (its rope is
+ * set once all prefixes are in). */
 static struct faith_pindex_slot entry(const struct faith_prefix_key *key,
 				      const struct faith_pindex_node *nd)
 {
@@ -193,8 +194,6 @@ static struct faith_pindex_slot entry(const struct faith_prefix_key *key,
 
 	masked(key->addr, nd->prefixlen, m);
 	memcpy(s.addr, m, sizeof(s.addr));
-	if (nd->prefixlen != key->prefixlen)
-		s.prefixlen |= FAITH_PINDEX_MARKER;
 	return s;
 }
 
@@ -228,6 +227,93 @@ static bool add_prefix(struct faith_pindex_bucket *table, size_t *used,
 	return false;	/* its length is not in the tree: cannot happen */
 }
 
+/* Markers: the shortest and longest lengths of the prefixes leaving each,
+ * by slot (bucket * WAYS + way); 0 for prefixes and empty slots. */
+struct extent {
+	__u8 min, max;
+};
+
+/* Note key's length in the extent of every marker on its path. */
+static void extend_markers(const struct faith_pindex_bucket *table,
+			   const struct faith_pindex_half *half,
+			   const struct faith_prefix_key *key, struct extent *ext)
+{
+	__u32 n = 0;
+
+	while (n < half->nlens) {
+		const struct faith_pindex_node *nd = &half->node[n];
+		struct faith_pindex_slot s;
+		struct extent *e;
+
+		if (nd->prefixlen > key->prefixlen) {
+			n = nd->left;
+			continue;
+		}
+		if (nd->prefixlen == key->prefixlen)
+			return;
+		s = entry(key, nd);
+		e = &ext[table_find(table, &s) - &table[0].slot[0]];
+		if (!e->min || key->prefixlen < e->min)
+			e->min = (__u8)key->prefixlen;
+		if (key->prefixlen > e->max)
+			e->max = (__u8)key->prefixlen;
+		n = nd->right;
+	}
+}
+
+/*
+ * The node a marker at length len sends the search to: the one of the
+ * tree, below its node's right child, whose subtree holds every length in
+ * e (a longer prefix of the address can only be one of those), or for a
+ * single length, the childless copy of its node.
+ */
+static __u32 rope(const struct faith_pindex_half *half, const __u8 *node_of,
+		  __u32 len, const struct extent *e)
+{
+	__u32 n = half->node[node_of[len]].right;
+
+	if (e->min == e->max)
+		return half->nlens + node_of[e->min];
+	while (n < half->nlens) {
+		const struct faith_pindex_node *nd = &half->node[n];
+
+		if (e->max < nd->prefixlen)
+			n = nd->left;
+		else if (e->min > nd->prefixlen)
+			n = nd->right;
+		else
+			break;
+	}
+	return n;
+}
+
+/* Every marker's rope; false without memory. */
+static bool set_ropes(struct faith_pindex_bucket *table,
+		      const struct faith_pindex_half *half,
+		      const struct faith_prefix_key *keys, size_t n)
+{
+	struct extent *ext = calloc(FAITH_PINDEX_SLOTS, sizeof(*ext));
+	__u8 node_of[FAITH_MAX_PREFIXLEN + 1] = {};
+
+	if (!ext)
+		return false;
+	for (__u32 i = 0; i < half->nlens; i++)
+		node_of[half->node[i].prefixlen] = (__u8)i;
+	for (size_t i = 0; i < n; i++)
+		extend_markers(table, half, &keys[i], ext);
+	for (__u32 i = 0; i < FAITH_PINDEX_SLOTS; i++) {
+		struct faith_pindex_slot *s = &table[0].slot[0] + i;
+		__u32 next;
+
+		if (!ext[i].min)
+			continue;
+		next = rope(half, node_of, s->prefixlen & 0xff, &ext[i]);
+		s->prefixlen |= (next + 1) << FAITH_PINDEX_ROPE_SHIFT;
+	}
+	free(ext);
+	return true;
+}
+
 int faith_pindex_build(struct faith_prefix_key *keys, size_t n, size_t max_slots,
 		       struct faith_pindex_half *half, struct faith_pindex_bucket *table)
 {
@@ -248,19 +334,26 @@ int faith_pindex_build(struct faith_prefix_key *keys, size_t n, size_t max_slots
 	half->nlens = nlens;
 	tree(half, lens, 0, (int)nlens, &next, 1, &depth);
 	half->depth = depth;
-	for (size_t i = 0; i < n; i++) {
-		if (!add_prefix(table, &used, max_slots, half, &keys[i])) {
-			memset(half, 0, sizeof(*half));
-			memset(table, 0, FAITH_PINDEX_BUCKETS * sizeof(*table));
-			half->nlens = FAITH_PINDEX_TRIE;
-			return -1;
-		}
+	for (__u32 i = 0; i < nlens; i++) {
+		half->node[nlens + i] = half->node[i];
+		half->node[nlens + i].left = half->node[nlens + i].right = FAITH_PINDEX_NONE;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (!add_prefix(table, &used, max_slots, half, &keys[i]))
+			goto full;
+	if (!set_ropes(table, half, keys, n))
+		goto full;
 	flag_overflows(table);
 	return (int)used;
+full:
+	memset(half, 0, sizeof(*half));
+	memset(table, 0, FAITH_PINDEX_BUCKETS * sizeof(*table));
+	half->nlens = FAITH_PINDEX_TRIE;
+	return -1;
 }
 
-/* One probe, as the datapath makes it: 0 nothing, 1 a prefix, 2 a marker. */
+/* One probe, as the datapath makes it: 0 nothing, 1 a prefix, 2 + the
+ * next node for a marker. */
 static int probe(const struct faith_pindex_bucket *table, __u64 w0, __u64 w1)
 {
 	const __u64 flags = faith_pindex_w1(0, FAITH_PINDEX_FLAGS);
@@ -274,7 +367,7 @@ static int probe(const struct faith_pindex_bucket *table, __u64 w0, __u64 w1)
 		memcpy(q, bk->slot, sizeof(q));
 		for (int i = 0; i < FAITH_PINDEX_WAYS; i++)
 			if (q[2 * i] == w0 && (q[2 * i + 1] & ~flags) == w1)
-				return q[2 * i + 1] & faith_pindex_w1(0, FAITH_PINDEX_MARKER) ? 2 : 1;
+				return (int)((q[2 * i + 1] >> (32 + FAITH_PINDEX_ROPE_SHIFT)) & 0xff) + 1;
 		if (!(q[1] & faith_pindex_w1(0, FAITH_PINDEX_OVERFLOW_LEN)))
 			return 0;
 	}
@@ -290,14 +383,16 @@ int faith_pindex_find(const struct faith_pindex_half *half,
 
 	memcpy(a, addr, sizeof(a));
 	*probes = 0;
-	for (int i = 0; i < FAITH_PINDEX_DEPTH && n < half->nlens; i++) {
+	if (half->nlens > FAITH_PINDEX_LENS)
+		return -1;	/* the trie's */
+	for (int i = 0; i < FAITH_PINDEX_DEPTH && n < 2 * half->nlens; i++) {
 		const struct faith_pindex_node *nd = &half->node[n];
 		int r = probe(table, a[0] & nd->mask0, (a[1] & nd->mask1) | nd->tag);
 
 		(*probes)++;
 		if (r == 1)
 			return 1;
-		n = r ? nd->right : nd->left;
+		n = r ? (__u32)r - 2 : nd->left;
 	}
 	return 0;
 }

@@ -288,6 +288,22 @@ static void test_full(void)
 	used = faith_pindex_build(keys, 3, 4, &half, table);
 	tl_check(used == 4, "/40, /48 and /96 next to each other: 3 prefixes "
 		 "and the /96's marker at /48, 4 slots (%d)", used);
+	{
+		uint8_t in[16], out[16];
+		int found[2], probes[2];
+
+		memcpy(in, keys[2].addr, 16);
+		in[15] = 1;
+		memcpy(out, in, 16);
+		out[11] = 1;		/* past the /96, in its /48 */
+		found[0] = faith_pindex_find(&half, table, in, &probes[0]);
+		found[1] = faith_pindex_find(&half, table, out, &probes[1]);
+		tl_check(found[0] == 1 && probes[0] == 2 && found[1] == 0 &&
+			 probes[1] == 2,
+			 "the marker's rope leads straight to the /96: in it %d "
+			 "(%d probes), past it %d (%d probes)", found[0],
+			 probes[0], found[1], probes[1]);
+	}
 	used = faith_pindex_build(keys, 3, 3, &half, table);
 	tl_check(used == -1 && half.nlens == FAITH_PINDEX_TRIE,
 		 "in a 3-slot table they do not fit: trie (%d, %#x)", used,
