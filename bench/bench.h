@@ -45,9 +45,8 @@ extern const uint32_t sweep_counts[N_SWEEP];
 
 /*
  * The shapes of prefix set measured.  What decides the datapath's cost is
- * the number of distinct prefix lengths: the index takes one hash probe per
- * length, up to FAITH_PINDEX_LENS lengths; beyond, the datapath walks the
- * LPM trie.
+ * the number of distinct prefix lengths: the index binary-searches them, one
+ * hash probe per step (1 probe for one length, 3 for six, 7 for 65).
  */
 enum shape { SHAPE_ONE, SHAPE_RFC6052, SHAPE_MANY, N_SHAPES };
 
@@ -63,7 +62,9 @@ extern const struct shape_desc shapes[N_SHAPES];
 /* What the datapath looks addresses up in, after the last rebuild. */
 struct lookup {
 	uint32_t nlens;		/* FAITH_PINDEX_TRIE: the trie */
-	uint32_t lens[FAITH_PINDEX_LENS];	/* in probe order */
+	uint32_t depth;		/* the most probes a lookup makes */
+	uint32_t root;		/* the length probed first */
+	uint32_t deepest;	/* a length at the end of the longest search */
 	double rebuild_ms;	/* faith_pindex_rebuild() took */
 };
 

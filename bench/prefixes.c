@@ -35,7 +35,7 @@ const struct shape_desc shapes[N_SHAPES] = {
 		"65", "(c) 65 lengths: /32../96",
 		"every length /32../96 drawn uniformly (/32s in 3fff::/20 only), "
 		"inside 2001:db8::/32 and 3fff::/20",
-		FAITH_PINDEX_TRIE,
+		65,
 	},
 };
 
@@ -212,22 +212,28 @@ static int load_keys(struct bench *b, const struct faith_prefix_key *keys,
 /* Note the lookup the datapath now uses: pindex_meta's active half. */
 static int read_lookup(struct bench *b)
 {
-	const struct faith_pindex_half *half;
-	struct faith_pindex_meta meta;
-	uint32_t zero = 0;
-	int err;
+	struct faith_pindex_half half;
+	uint32_t n = 0, level = 1;
+	int err = faith_pindex_active(b->meta_fd, &half);
 
-	if (bpf_map_lookup_elem(b->meta_fd, &zero, &meta)) {
-		err = -errno;
+	if (err) {
 		fprintf(stderr, "bench_datapath: reading pindex_meta: %s\n",
 			strerror(-err));
 		return err;
 	}
-	half = &meta.half[meta.active & 1];
-	b->lookup.nlens = half->nlens;
-	memset(b->lookup.lens, 0, sizeof(b->lookup.lens));
-	for (uint32_t i = 0; i < half->nlens && i < FAITH_PINDEX_LENS; i++)
-		b->lookup.lens[i] = half->len[i].prefixlen;
+	b->lookup.nlens = half.nlens;
+	b->lookup.depth = half.depth;
+	b->lookup.root = b->lookup.deepest = 0;
+	if (!lookup_is_index(&b->lookup) || !half.nlens)
+		return 0;
+	b->lookup.root = half.node[0].prefixlen;
+	/* The longest search: always turning right (the tree is balanced, its
+	 * right side the deeper one), to the node of the longest length. */
+	while (half.node[n].right != FAITH_PINDEX_NONE && level < half.depth) {
+		n = half.node[n].right;
+		level++;
+	}
+	b->lookup.deepest = half.node[n].prefixlen;
 	return 0;
 }
 
@@ -266,34 +272,30 @@ void lookup_text(const struct lookup *l, char *buf, size_t len)
 	int n;
 
 	if (l->nlens == FAITH_PINDEX_TRIE) {
-		snprintf(buf, len, "LPM trie (more than %d lengths)",
-			 FAITH_PINDEX_LENS);
+		snprintf(buf, len, "LPM trie (the index's table is full)");
 		return;
 	}
 	if (!lookup_is_index(l)) {
 		snprintf(buf, len, "unknown (pindex_meta nlens %u)", l->nlens);
 		return;
 	}
-	n = snprintf(buf, len, "index, %u length%s%s", l->nlens,
-		     l->nlens == 1 ? "" : "s",
-		     l->nlens > 1 ? " (probe order" : l->nlens ? " (" : "");
-	for (uint32_t i = 0; i < l->nlens && n > 0 && (size_t)n < len; i++)
-		n += snprintf(buf + n, len - (size_t)n, "%s/%u",
-			      i || l->nlens > 1 ? " " : "", l->lens[i]);
+	n = snprintf(buf, len, "index, %u length%s", l->nlens,
+		     l->nlens == 1 ? "" : "s");
 	if (l->nlens && n > 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, ")");
+		snprintf(buf + n, len - (size_t)n, ", at most %u probe%s (first /%u)",
+			 l->depth, l->depth == 1 ? "" : "s", l->root);
 }
 
 /* The generated prefix the "match generated" case aims at: one of the
- * length the index probes last (the slowest match), or with the trie a
- * /96 (the longest walk).  0 if there is none. */
+ * length the index finds last (the longest search path), or with the trie
+ * a /96 (the longest walk).  0 if there is none. */
 uint32_t pick_target(const struct faith_prefix_key *keys, uint32_t loaded,
 		     const struct lookup *l)
 {
 	uint32_t len = 96;
 
 	if (lookup_is_index(l) && l->nlens)
-		len = l->lens[l->nlens - 1];
+		len = l->deepest;
 	for (uint32_t i = 1; i < loaded; i++)
 		if (keys[i].prefixlen == len)
 			return i;

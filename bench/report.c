@@ -93,7 +93,7 @@ static void print_summary(FILE *f, const struct shape_run *runs)
 			cell(f, &runs[s].res[summary_cols[k]]);
 		fprintf(f, "\n");
 	}
-	fprintf(f, "\n\"TC match generated\" aims at a generated prefix of the length the index probes last (the slowest match), or with the trie at a /96 (a long walk).\n\n");
+	fprintf(f, "\n\"TC match generated\" aims at a generated prefix of the length at the end of the index's longest search (the slowest match), or with the trie at a /96 (a long walk).\n\n");
 }
 
 /* One row of a shape's table. */

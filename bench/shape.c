@@ -146,7 +146,7 @@ static void set_gen_case(struct bench_case *c, const struct lookup *l,
 	}
 	snprintf(c->name, sizeof(c->name),
 		 "TC: IPv6 TCP SYN into a generated /%u (%s), captured + marked",
-		 gen_len, lookup_is_index(l) ? "the length probed last" :
+		 gen_len, lookup_is_index(l) ? "the longest search" :
 					       "a long trie walk");
 	c->skip = false;
 }

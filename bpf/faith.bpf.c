@@ -103,80 +103,85 @@ static __always_inline struct faith_control *control_get(void)
 	return bpf_map_lookup_elem(&control, &zero);
 }
 
-/* The slow path, for tables the index cannot hold. */
-static __always_inline int in_faith_trie(__u32 a0, __u32 a1, __u32 a2, __u32 a3)
+/* The slow path, for tables the index cannot hold.  w0, w1: the address. */
+static __always_inline int in_faith_trie(__u64 w0, __u64 w1)
 {
 	struct faith_prefix_key key = { .prefixlen = 128 };
-	__u32 *dst = (__u32 *)key.addr;
+	__u32 *dst = (__u32 *)key.addr;	/* 4-byte aligned only */
 
-	dst[0] = a0;
-	dst[1] = a1;
-	dst[2] = a2;
-	dst[3] = a3;
+	dst[0] = (__u32)w0;	/* memory order: the low half first */
+	dst[1] = (__u32)(w0 >> 32);
+	dst[2] = (__u32)w1;
+	dst[3] = (__u32)(w1 >> 32);
 	return bpf_map_lookup_elem(&prefixes, &key) != NULL;
 }
 
+#define KEY_EQ(x, k)	(!(((x) ^ (k)) << FAITH_PINDEX_KEY_SHIFT))
+
 /*
- * Look for w0:w1 in one bucket.  Returns 1 if found, else 0, or -1 if not
- * found in a first bucket whose overflow flag says to look in the second.
+ * Look for the key k0:k1 in the bucket at s (8 words).  Returns 1 for a
+ * prefix, 2 + the node to probe next for a marker; if not found 0, or -1
+ * in a first bucket whose overflow flag says to look in the second.  A
+ * slot's second word matches when it differs from k1 in its top 9 bits
+ * (rope and overflow flag) at most.
  */
-static __always_inline int bucket_has(const struct faith_pindex_bucket *b,
-				      __u64 w0, __u64 w1)
+static __always_inline int bucket_find(const __u64 *s, __u64 k0, __u64 k1)
 {
-	const __u64 overflow = faith_pindex_w1(0, FAITH_PINDEX_OVERFLOW_LEN);
-	const __u64 *s = (const __u64 *)b->slot;
+	__u64 hit;
 
-	if (s[0] == w0 && (s[1] & ~overflow) == w1)
-		return 1;
-	if ((s[2] == w0 && s[3] == w1) || (s[4] == w0 && s[5] == w1) ||
-	    (s[6] == w0 && s[7] == w1))
-		return 1;
-	return s[1] & overflow ? -1 : 0;
+	if (s[0] == k0 && KEY_EQ(s[1], k1))
+		hit = s[1];
+	else if (s[2] == k0 && KEY_EQ(s[3], k1))
+		hit = s[3];
+	else if (s[4] == k0 && KEY_EQ(s[5], k1))
+		hit = s[5];
+	else if (s[6] == k0 && KEY_EQ(s[7], k1))
+		hit = s[7];
+	else
+		return (__s64)s[1] < 0 ? -1 : 0;	/* OVERFLOW_LEN: bit 63 */
+	return ((hit >> (32 + FAITH_PINDEX_ROPE_SHIFT)) & 0xff) + 1;
 }
 
-static __always_inline const struct faith_pindex_bucket *bucket(__u32 half, __u32 b)
-{
-	return &pindex[half & 1][b & (FAITH_PINDEX_BUCKETS - 1)];
-}
-
-/* Is the prefix of length plen, holding a0:a1:a2 (masked), in the index? */
-static __always_inline int pindex_has(__u32 half, __u32 plen,
-				      __u32 a0, __u32 a1, __u32 a2)
-{
-	__u64 w0 = faith_pindex_w0(a0, a1), w1 = faith_pindex_w1(a2, plen);
-	__u32 h = faith_pindex_hash(w0, w1);
-	int found = bucket_has(bucket(half, faith_pindex_bucket1(h)), w0, w1);
-
-	if (found >= 0)
-		return found;
-	return bucket_has(bucket(half, faith_pindex_bucket2(h)), w0, w1) > 0;
-}
-
-/* Is the address a0..a3 (network order words) inside a faith prefix? */
-static __always_inline int in_faith_words(__u32 a0, __u32 a1, __u32 a2, __u32 a3)
+/*
+ * Is the address w0:w1 (bytes 0..7 and 8..15, as loaded) inside a faith
+ * prefix?  A binary search on the lengths, see src/maps.h.
+ */
+static __always_inline int in_faith_words(__u64 w0, __u64 w1)
 {
 	__u32 active = pindex_meta.active & 1;
 	const struct faith_pindex_half *half = &pindex_meta.half[active];
-	__u32 nlens = half->nlens;
+	const __u64 *tbl = (const __u64 *)pindex[active];
+	__u32 n = 0;
 
-	if (nlens > FAITH_PINDEX_LENS)
-		return in_faith_trie(a0, a1, a2, a3);
-	for (int i = 0; i < FAITH_PINDEX_LENS; i++) {
-		const struct faith_pindex_len *l = &half->len[i];
+	if (half->nlens > FAITH_PINDEX_LENS)
+		return in_faith_trie(w0, w1);
+	if (!half->nlens)
+		return 0;
+#pragma unroll
+	for (int i = 0; i < FAITH_PINDEX_DEPTH; i++) {
+		const struct faith_pindex_node *nd = &half->node[n];
+		__u64 k0 = w0 & nd->mask0, k1 = (w1 & nd->mask1) | nd->tag;
+		__u32 h = faith_pindex_hash(k0, k1);
+		int r = bucket_find(tbl + faith_pindex_bucket1(h) * 8, k0, k1);
 
-		if (i >= nlens)
-			return 0;
-		if (pindex_has(active, l->prefixlen, a0 & l->mask[0],
-			       a1 & l->mask[1], a2 & l->mask[2]))
+		if (r < 0) {
+			r = bucket_find(tbl + faith_pindex_bucket2(h) * 8, k0, k1);
+			r = r < 0 ? 0 : r;
+		}
+		if (r == 1)
 			return 1;
+		n = r ? r - 2 : nd->left;
+		if (n >= FAITH_PINDEX_NODES)
+			return 0;
 	}
 	return 0;
 }
 
 static __always_inline int in_faith_prefix(const struct in6_addr *addr)
 {
-	return in_faith_words(addr->in6_u.u6_addr32[0], addr->in6_u.u6_addr32[1],
-			      addr->in6_u.u6_addr32[2], addr->in6_u.u6_addr32[3]);
+	const __u64 *w = (const __u64 *)addr->in6_u.u6_addr32;
+
+	return in_faith_words(w[0], w[1]);
 }
 
 /*
@@ -406,8 +411,8 @@ int faith_lookup(struct bpf_sk_lookup *ctx)
 
 	if (ctx->family != AF_INET6 || ctx->protocol != IPPROTO_TCP)
 		return SK_PASS;
-	if (!in_faith_words(ctx->local_ip6[0], ctx->local_ip6[1],
-			    ctx->local_ip6[2], ctx->local_ip6[3]))
+	if (!in_faith_words(faith_pindex_w0(ctx->local_ip6[0], ctx->local_ip6[1]),
+			    faith_pindex_w1(ctx->local_ip6[2], ctx->local_ip6[3])))
 		return SK_PASS;
 	ctl = control_get();
 	if (!ctl || !ctl->keepfaith)

@@ -110,20 +110,24 @@ static void show_delivery(const struct faith_cli *cli, const struct faith_contro
 /* How the datapath finds prefixes: the index, or the trie as fallback. */
 static void show_lookup(const struct faith_cli *cli, const struct faith_objs *o)
 {
-	__u32 nlens = 0;
+	struct faith_pindex_half half;
 	bool trie;
 
-	if (faith_pindex_nlens(o->fd[OBJ_PINDEX_META], &nlens))
+	if (faith_pindex_active(o->fd[OBJ_PINDEX_META], &half))
 		return;
-	trie = nlens == FAITH_PINDEX_TRIE;
+	trie = half.nlens == FAITH_PINDEX_TRIE;
 	if (cli->json) {
 		json_str("lookup", trie ? "trie" : "index");
-		if (!trie)
-			json_u64("prefix_lengths", nlens);
+		if (!trie) {
+			json_u64("prefix_lengths", half.nlens);
+			json_u64("max_probes", half.depth);
+		}
 	} else if (trie) {
-		printf("lookup: LPM trie (more than %u prefix lengths)\n", FAITH_PINDEX_LENS);
+		printf("lookup: LPM trie (the prefix index's table is full)\n");
 	} else {
-		printf("lookup: index (%u prefix length%s)\n", nlens, nlens == 1 ? "" : "s");
+		printf("lookup: index (%u prefix length%s, at most %u probe%s)\n",
+		       half.nlens, half.nlens == 1 ? "" : "s", half.depth,
+		       half.depth == 1 ? "" : "s");
 	}
 }
 

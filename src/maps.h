@@ -60,53 +60,91 @@ struct faith_prefix_value {
  * The prefix index: the datapath's fast view of `prefixes`.  The LPM trie
  * stays the source of truth (and what bpftool shows); faith-loader derives
  * from it a cuckoo hash table in the `pindex` array, whose lookups the
- * verifier inlines, so that finding an address costs a few nanoseconds
- * whatever the number of prefixes.  Each distinct prefix length is one probe:
- * mask the address, hash it, look in its two buckets of four slots (a
- * cache line each).  `pindex` has two halves: faith-loader fills the idle
- * one, then flips `active`.  With more distinct lengths than
- * FAITH_PINDEX_LENS, nlens is FAITH_PINDEX_TRIE and the datapath asks the
- * trie instead.  The index is BPF global data: both halves are .bss (one
- * 4 MiB element, the most an array element may hold), the meta is .data.
+ * verifier inlines.  The datapath only asks "is the address inside some
+ * prefix?", so the builder first drops every prefix nested in another: the
+ * rest never overlap.  It then searches the prefix lengths by binary search
+ * (Waldvogel et al., "Scalable high speed IP routing lookups"): the lengths
+ * form a balanced binary search tree (node 0 the root); a probe masks the
+ * address to the node's length, hashes it and looks in its bucket of four
+ * slots (a cache line; rarely a second one).  A prefix found: inside.  A
+ * marker found: some prefix extends the address past this length, go to
+ * the longer lengths (right); nothing: go to the shorter ones (left).  Each
+ * prefix leaves a marker at every length of its search path where the
+ * search must turn right to reach it.  Prefixes never nesting, a marker
+ * hit rules out every shorter prefix, so there is never backtracking: at
+ * most FAITH_PINDEX_DEPTH probes (3 for 6 lengths, 7 for all 96).  A
+ * marker also says where to go on, its "rope" (Waldvogel's rope search,
+ * simplified): the node, in the tree below, of the longest and shortest
+ * lengths of the prefixes that left it, or, when they all have one length,
+ * a copy of its node without children: then that probe decides.
+ * `pindex` has two halves: faith-loader fills the idle one, then flips
+ * `active`.  When the table cannot hold prefixes and markers, nlens is
+ * FAITH_PINDEX_TRIE and the datapath asks the trie instead.  The index is
+ * BPF global data: both halves are .bss (one 4 MiB element, the most an
+ * array element may hold), the meta is .data.
  */
 #define FAITH_PINDEX_BUCKET_BITS 15
 #define FAITH_PINDEX_BUCKETS	(1u << FAITH_PINDEX_BUCKET_BITS)	/* per half */
 #define FAITH_PINDEX_WAYS	4	/* slots per bucket */
-#define FAITH_PINDEX_LENS	6	/* e.g. RFC 6052's /32 /40 /48 /56 /64 /96 */
+#define FAITH_PINDEX_SLOTS	(FAITH_PINDEX_BUCKETS * FAITH_PINDEX_WAYS)
+#define FAITH_PINDEX_LENS	FAITH_MAX_PREFIXLEN	/* every length, /1../96 */
+#define FAITH_PINDEX_NODES	(2 * FAITH_PINDEX_LENS)	/* the tree, then leaves */
+#define FAITH_PINDEX_DEPTH	7	/* of a balanced tree of 96 lengths */
+#define FAITH_PINDEX_NONE	0xff	/* no child */
 #define FAITH_PINDEX_TRIE	0xffffffffu
 
 struct faith_pindex_slot {
 	__u32 addr[3];		/* the prefix's first 96 bits, network order */
-	__u32 prefixlen;	/* 0: empty */
+	__u32 prefixlen;	/* | FAITH_PINDEX_USED and flags; 0: empty */
 };
 
 struct faith_pindex_bucket {
 	struct faith_pindex_slot slot[FAITH_PINDEX_WAYS];
 };
 
-struct faith_pindex_len {
-	__u32 prefixlen;
-	__u32 mask[3];		/* network order */
+/* One length: a node of the search tree. */
+struct faith_pindex_node {
+	__u64 mask0;		/* keeps the length's bits of address bytes 0..7 */
+	__u64 mask1;		/* of bytes 8..11 (and clears 12..15) */
+	__u64 tag;		/* faith_pindex_w1(0, prefixlen | FAITH_PINDEX_USED) */
+	__u8 left;		/* next node on a miss, or FAITH_PINDEX_NONE */
+	__u8 right;		/* next node on a marker, or FAITH_PINDEX_NONE */
+	__u8 prefixlen;
+	__u8 pad[5];
 };
 
 struct faith_pindex_half {
-	__u32 nlens;		/* lengths in len[], or FAITH_PINDEX_TRIE */
-	struct faith_pindex_len len[FAITH_PINDEX_LENS];
+	__u32 nlens;		/* lengths in node[], or FAITH_PINDEX_TRIE */
+	__u32 depth;		/* of the tree: the most probes a lookup makes */
+	/* node[0..nlens): the tree; node[nlens + i]: node[i] without children,
+	 * where a marker whose prefixes all have node i's length sends the
+	 * search (its last probe). */
+	struct faith_pindex_node node[FAITH_PINDEX_NODES];
 };
 
 /* `pindex_meta` (.data), one element at key 0. */
 struct faith_pindex_meta {
 	__u32 active;		/* the half the datapath reads: 0 or 1 */
+	__u32 pad;
 	struct faith_pindex_half half[2];
 };
 
 /*
  * A slot read as two 64-bit words, in memory order: w0 holds addr[0..1],
- * w1 addr[2] and prefixlen.  The top bit of slot[0]'s prefixlen is the
- * bucket's overflow flag: set when a prefix whose first bucket this is had
- * to go to its second.  Lookups stop at the first bucket unless it is set.
+ * w1 addr[2] and the length word.  The length word is the prefix length
+ * with FAITH_PINDEX_USED (so that no key is all zeros, an empty slot), and
+ * in its top 9 bits, which the lookup leaves out of the key: the rope
+ * (bits 23..30: 0 on a prefix, on a marker 1 + the node to probe next),
+ * and, in slot[0] only, OVERFLOW (bit 31): set when a prefix whose first
+ * bucket this is had to go to its second.  Lookups stop at the first
+ * bucket unless it is set.
  */
+#define FAITH_PINDEX_USED	0x100u
+#define FAITH_PINDEX_ROPE_SHIFT	23
+#define FAITH_PINDEX_ROPE	0x7f800000u
 #define FAITH_PINDEX_OVERFLOW_LEN 0x80000000u
+#define FAITH_PINDEX_FLAGS	(FAITH_PINDEX_ROPE | FAITH_PINDEX_OVERFLOW_LEN)
+#define FAITH_PINDEX_KEY_SHIFT	9	/* w1 << 9: the key bits only */
 
 static inline __u64 faith_pindex_pair(__u32 lo, __u32 hi)
 {

@@ -77,19 +77,26 @@ static int add_prefix(const char *text)
 }
 
 /* Derive the datapath's prefix index from the trie, as faith-loader does. */
-static int rebuild_index(__u32 *nlens)
+/* max_slots: the index's capacity, FAITH_PINDEX_SLOTS unless testing. */
+static int rebuild_index_max(__u32 *nlens, size_t max_slots)
 {
 	int meta = bpf_map__fd(skel->maps.data);
-	int err = faith_pindex_rebuild(bpf_map__fd(skel->maps.prefixes),
-				       bpf_map__fd(skel->maps.bss), meta);
+	int err = faith_pindex_rebuild_max(bpf_map__fd(skel->maps.prefixes),
+					   bpf_map__fd(skel->maps.bss), meta,
+					   max_slots);
 
 	return err ? err : faith_pindex_nlens(meta, nlens);
 }
 
+static int rebuild_index(__u32 *nlens)
+{
+	return rebuild_index_max(nlens, FAITH_PINDEX_SLOTS);
+}
+
 /*
- * Seven distinct lengths are more than the index serves: the datapath then
- * asks the LPM trie.  The extra prefixes lie in 3fff::/20, away from every
- * address the cases use.
+ * Seven distinct lengths (the extra prefixes lie in 3fff::/20, away from
+ * every address the cases use) still fit in the index; a table too small
+ * for prefixes and markers does not: the datapath then asks the LPM trie.
  */
 static void switch_to_trie(void)
 {
@@ -104,9 +111,13 @@ static void switch_to_trie(void)
 		err = add_prefix(extra[i]);
 	if (!err)
 		err = rebuild_index(&nlens);
-	tl_check(!err && nlens == FAITH_PINDEX_TRIE,
-		 "7 distinct prefix lengths: the datapath falls back to the trie (%d, %u)",
+	tl_check(!err && nlens == 7, "7 distinct prefix lengths in the index (%d, %u)",
 		 err, nlens);
+	if (!err)
+		err = rebuild_index_max(&nlens, 7);
+	tl_check(!err && nlens == FAITH_PINDEX_TRIE,
+		 "7 prefixes and their markers overflow a 7-slot table: the "
+		 "datapath falls back to the trie (%d, %u)", err, nlens);
 	lookup_label = "trie";
 }
 

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The prefix index builder (src/pindex_build.c) and its lookup in C, the
+ * same search the datapath makes, against a brute-force answer: is the
+ * address inside any prefix?  Pairs of lengths (nested, siblings,
+ * neighbours), RFC 6052's six lengths, every length /1../96, random
+ * clustered sets with nesting, the probe bound, and a table too small
+ * (the fallback to the trie).  No BPF, no root: the datapath runs the same
+ * cases through BPF_PROG_TEST_RUN in test_datapath.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "maps.h"
+#include "pindex.h"
+#include "testlib.h"
+
+static struct faith_pindex_bucket *table;
+static struct faith_pindex_half half;
+
+static uint64_t rng = 0x243f6a8885a308d3ull;
+
+static uint64_t rnd(void)
+{
+	uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void clear_past(uint8_t a[16], uint32_t len)
+{
+	for (uint32_t bit = len; bit < 128; bit++)
+		a[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+}
+
+static struct faith_prefix_key key_of(const uint8_t a[16], uint32_t len)
+{
+	struct faith_prefix_key k = { .prefixlen = len };
+
+	memcpy(k.addr, a, 16);
+	clear_past(k.addr, len);
+	return k;
+}
+
+static bool inside(const struct faith_prefix_key *k, const uint8_t a[16])
+{
+	uint32_t bytes = k->prefixlen / 8, rest = k->prefixlen % 8;
+
+	if (memcmp(k->addr, a, bytes))
+		return false;
+	return !rest || !((k->addr[bytes] ^ a[bytes]) & (uint8_t)(0xff << (8 - rest)));
+}
+
+static bool brute(const struct faith_prefix_key *keys, size_t n, const uint8_t a[16])
+{
+	for (size_t i = 0; i < n; i++)
+		if (inside(&keys[i], a))
+			return true;
+	return false;
+}
+
+static uint32_t depth_for(uint32_t nlens)
+{
+	uint32_t d = 0;
+
+	while ((1u << d) - 1 < nlens)
+		d++;
+	return d;
+}
+
+static void flip(uint8_t a[16], uint32_t bit)
+{
+	a[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+}
+
+/*
+ * Build from keys[0..n) and check addresses near every prefix: inside it
+ * (random host bits), just outside (each bit before its length flipped in
+ * turn... a few of them), plus random ones.  Returns the wrong answers.
+ */
+static int check_set(const struct faith_prefix_key *keys, size_t n,
+		     uint32_t want_nlens, int *max_probes)
+{
+	struct faith_prefix_key *copy = malloc(n * sizeof(*copy));
+	int bad = 0, probes;
+
+	memcpy(copy, keys, n * sizeof(*copy));	/* the builder sorts */
+	if (faith_pindex_build(copy, n, FAITH_PINDEX_SLOTS, &half, table) < 0 ||
+	    (want_nlens && half.nlens != want_nlens) ||
+	    half.depth != depth_for(half.nlens)) {
+		free(copy);
+		return -1;
+	}
+	free(copy);
+	*max_probes = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct faith_prefix_key *k = &keys[i];
+
+		for (int t = 0; t < 8; t++) {
+			uint8_t a[16];
+			uint64_t r[2] = { rnd(), rnd() };
+
+			memcpy(a, k->addr, 16);
+			for (uint32_t bit = k->prefixlen; bit < 128; bit++)
+				if (r[bit / 64] >> (bit % 64) & 1)
+					flip(a, bit);
+			if (t > 0) {
+				/* Out of k: one of its bits flipped (the last
+				 * one, then random ones). */
+				flip(a, t == 1 ? k->prefixlen - 1 :
+					 (uint32_t)(rnd() % k->prefixlen));
+			}
+			bad += faith_pindex_find(&half, table, a, &probes) !=
+			       brute(keys, n, a);
+			if (probes > *max_probes)
+				*max_probes = probes;
+		}
+	}
+	for (int t = 0; t < 200; t++) {
+		uint8_t a[16];
+		uint64_t r[2] = { rnd(), rnd() };
+
+		memcpy(a, r, 16);
+		bad += faith_pindex_find(&half, table, a, &probes) != brute(keys, n, a);
+		if (probes > *max_probes)
+			*max_probes = probes;
+	}
+	return bad;
+}
+
+/* Two prefixes of lengths l1 <= l2, in every relation: nested, the second
+ * just past the first's end, or far apart. */
+static void test_pairs(void)
+{
+	static const uint32_t lens[] = { 1, 2, 7, 8, 9, 31, 32, 33, 47, 48,
+					 56, 63, 64, 65, 95, 96 };
+	const size_t nl = sizeof(lens) / sizeof(lens[0]);
+	int bad = 0, fails = 0, probes;
+
+	for (size_t i = 0; i < nl; i++) {
+		for (size_t j = i; j < nl; j++) {
+			for (int rel = 0; rel < 3; rel++) {
+				struct faith_prefix_key k[2];
+				uint8_t a[16], b[16];
+				uint64_t r[2] = { rnd(), rnd() };
+				int got;
+
+				memcpy(a, r, 16);
+				memcpy(b, a, 16);
+				if (rel == 1)
+					flip(b, lens[i] - 1);	/* sibling */
+				else if (rel == 2)
+					flip(b, 0);		/* far */
+				k[0] = key_of(a, lens[i]);
+				k[1] = key_of(b, lens[j]);
+				if (!memcmp(&k[0], &k[1], sizeof(k[0])))
+					continue;
+				got = check_set(k, 2, 0, &probes);
+				if (got < 0)
+					fails++;
+				else
+					bad += got;
+			}
+		}
+	}
+	tl_check(!fails && !bad,
+		 "pairs of lengths /1../96, nested, siblings, apart: builds %d "
+		 "failed, %d wrong answers", fails, bad);
+}
+
+/* n prefixes of the given lengths (at least /24), clustered under a few
+ * /16s so that markers are shared and some prefixes nest. */
+static size_t gen(struct faith_prefix_key *keys, size_t n, const uint32_t *lens,
+		  size_t nlens)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		uint8_t a[16];
+		uint64_t r[2] = { rnd(), rnd() };
+		struct faith_prefix_key k;
+
+		memcpy(a, r, 16);
+		a[0] = 0x20;
+		a[1] = (uint8_t)(rnd() % 4);
+		/* Often put it under an earlier one, so that some nest. */
+		if (got && rnd() % 3 == 0)
+			memcpy(a, keys[rnd() % got].addr, 12);
+		k = key_of(a, lens[rnd() % nlens]);
+		keys[got++] = k;
+		for (size_t i = 0; i + 1 < got; i++)
+			if (!memcmp(&keys[i], &k, sizeof(k)))
+				got--;	/* duplicate */
+	}
+	return got;
+}
+
+static void test_set(const char *what, const uint32_t *lens, size_t nlens,
+		     size_t n)
+{
+	struct faith_prefix_key *keys = malloc(n * sizeof(*keys));
+	int bad, probes = 0;
+
+	gen(keys, n, lens, nlens);
+	bad = check_set(keys, n, 0, &probes);
+	tl_check(bad == 0 && probes <= (int)half.depth,
+		 "%s, %zu prefixes (%u lengths once nested ones are dropped): "
+		 "%d wrong answers, at most %d probes (depth %u)",
+		 what, n, half.nlens, bad, probes, half.depth);
+	free(keys);
+}
+
+static void test_sets(void)
+{
+	static const uint32_t rfc6052[] = { 32, 40, 48, 56, 64, 96 };
+	static const uint32_t one[] = { 96 };
+	uint32_t all[FAITH_MAX_PREFIXLEN - 23], some[16];
+
+	for (uint32_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		all[i] = 24 + i;
+	for (uint32_t i = 0; i < 16; i++)
+		some[i] = 24 + (uint32_t)(rnd() % 73);
+	test_set("one length (/96)", one, 1, 1000);
+	test_set("RFC 6052 lengths", rfc6052, 6, 2000);
+	test_set("16 random lengths", some, 16, 2000);
+	test_set("every length /24../96", all, sizeof(all) / sizeof(all[0]), 3000);
+}
+
+/* Every length /1../96 at once: 96 lengths, 7 probes at most. */
+static void test_all_lengths(void)
+{
+	struct faith_prefix_key keys[FAITH_MAX_PREFIXLEN];
+	int bad, probes = 0;
+
+	/* One prefix per length, none nesting: each length its own branch,
+	 * 1, 01, 001, ... (the /96 is all zeros, the /95 0..01 at bit 94). */
+	for (uint32_t len = 1; len <= FAITH_MAX_PREFIXLEN; len++) {
+		uint8_t a[16] = {};
+
+		if (len < FAITH_MAX_PREFIXLEN)
+			flip(a, len - 1);
+		keys[len - 1] = key_of(a, len);
+	}
+	bad = check_set(keys, FAITH_MAX_PREFIXLEN, FAITH_MAX_PREFIXLEN, &probes);
+	tl_check(bad == 0 && half.depth == FAITH_PINDEX_DEPTH &&
+		 probes <= FAITH_PINDEX_DEPTH,
+		 "all 96 lengths /1../96: %d wrong answers, %d probes at most "
+		 "(depth %u)", bad, probes, half.depth);
+}
+
+/* Nested prefixes are dropped: a /32 with /48s and /96s inside is one. */
+static void test_nested(void)
+{
+	struct faith_prefix_key keys[40], copy[40];
+	uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	int used, bad, probes;
+
+	keys[0] = key_of(a, 32);
+	for (int i = 1; i < 40; i++) {
+		a[5] = (uint8_t)i;
+		a[11] = (uint8_t)i;
+		keys[i] = key_of(a, i % 2 ? 48 : 96);
+	}
+	memcpy(copy, keys, sizeof(keys));
+	used = faith_pindex_build(copy, 40, FAITH_PINDEX_SLOTS, &half, table);
+	tl_check(used == 1 && half.nlens == 1 && half.node[0].prefixlen == 32,
+		 "a /32 holding 39 /48s and /96s: only the /32 is indexed "
+		 "(%d slots, %u lengths)", used, half.nlens);
+	bad = check_set(keys, 40, 1, &probes);
+	tl_check(bad == 0, "addresses in and around them: %d wrong answers", bad);
+}
+
+/* A table that cannot hold prefixes and markers: the trie takes over. */
+static void test_full(void)
+{
+	struct faith_prefix_key keys[3];
+	uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x01 };
+	int used;
+
+	keys[0] = key_of(a, 40);
+	a[4] = 2;
+	keys[1] = key_of(a, 48);
+	a[4] = 3;
+	keys[2] = key_of(a, 96);	/* lengths 40 48 96: root /48 */
+	used = faith_pindex_build(keys, 3, 4, &half, table);
+	tl_check(used == 4, "/40, /48 and /96 next to each other: 3 prefixes "
+		 "and the /96's marker at /48, 4 slots (%d)", used);
+	{
+		uint8_t in[16], out[16];
+		int found[2], probes[2];
+
+		memcpy(in, keys[2].addr, 16);
+		in[15] = 1;
+		memcpy(out, in, 16);
+		out[11] = 1;		/* past the /96, in its /48 */
+		found[0] = faith_pindex_find(&half, table, in, &probes[0]);
+		found[1] = faith_pindex_find(&half, table, out, &probes[1]);
+		tl_check(found[0] == 1 && probes[0] == 2 && found[1] == 0 &&
+			 probes[1] == 2,
+			 "the marker's rope leads straight to the /96: in it %d "
+			 "(%d probes), past it %d (%d probes)", found[0],
+			 probes[0], found[1], probes[1]);
+	}
+	used = faith_pindex_build(keys, 3, 3, &half, table);
+	tl_check(used == -1 && half.nlens == FAITH_PINDEX_TRIE,
+		 "in a 3-slot table they do not fit: trie (%d, %#x)", used,
+		 half.nlens);
+	used = faith_pindex_build(keys, 0, 0, &half, table);
+	tl_check(used == 0 && half.nlens == 0 && half.depth == 0,
+		 "no prefixes: an empty index (%d, %u)", used, half.nlens);
+}
+
+/* Every slot used: 4 ways of every bucket of a half, then one more. */
+static void test_capacity(void)
+{
+	size_t n = FAITH_PINDEX_SLOTS * 9 / 10;
+	struct faith_prefix_key *keys = calloc(n + 1, sizeof(*keys));
+	int used;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+
+		a[8] = (uint8_t)(i >> 16);
+		a[9] = (uint8_t)(i >> 8);
+		a[10] = (uint8_t)i;
+		keys[i] = key_of(a, 96);
+	}
+	used = faith_pindex_build(keys, n, FAITH_PINDEX_SLOTS, &half, table);
+	tl_check(used == (int)n, "%zu /96s fill 90%% of the table (%d)", n, used);
+	used = faith_pindex_build(keys, n, n - 1, &half, table);
+	tl_check(used == -1 && half.nlens == FAITH_PINDEX_TRIE,
+		 "one slot short: trie (%d)", used);
+	free(keys);
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	table = calloc(FAITH_PINDEX_BUCKETS, sizeof(*table));
+	if (!tl_check(table != NULL, "allocate a table"))
+		return tl_report();
+	test_pairs();
+	test_sets();
+	test_all_lengths();
+	test_nested();
+	test_full();
+	test_capacity();
+	free(table);
+	return tl_report();
+}
