@@ -120,9 +120,19 @@ check-valgrind: all $(TEST_BINS)
 	FAITH_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
 		tests/run.sh tests/e2e/lifecycle.sh tests/e2e/cli.sh
 
+# The README's main job: namespaces, faith, faithd, an IPv6-only curl.
+demo:
+	scripts/demo.sh
+
 install: all
 	install -D -m 0755 faith-loader $(DESTDIR)$(PREFIX)/sbin/faith-loader
+	install -D -m 0755 faithd $(DESTDIR)$(PREFIX)/sbin/faithd
 	install -D -m 0644 man/faith-loader.8 $(DESTDIR)$(PREFIX)/share/man/man8/faith-loader.8
+	install -D -m 0644 man/faithd.8 $(DESTDIR)$(PREFIX)/share/man/man8/faithd.8
+	install -D -m 0644 man/faithd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/faithd.conf.5
+	install -D -m 0644 etc/faithd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/faithd.service
+	[ -e $(DESTDIR)/etc/faithd.conf ] || \
+		install -D -m 0644 etc/faithd.conf $(DESTDIR)/etc/faithd.conf
 	install -D -m 0644 src/faith_relay.h $(DESTDIR)$(PREFIX)/include/faith_relay.h
 	install -D -m 0644 src/maps.h $(DESTDIR)$(PREFIX)/include/faith/maps.h
 	install -D -m 0644 $(BUILD)/libfaith-relay.a $(DESTDIR)$(PREFIX)/lib/libfaith-relay.a
@@ -130,4 +140,4 @@ install: all
 clean:
 	rm -rf $(BUILD) bpf/faith.bpf.o bench/empty.bpf.o faith-loader faithd
 
-.PHONY: all test bench-datapath check-asan check-valgrind install clean
+.PHONY: all test demo bench-datapath check-asan check-valgrind install clean

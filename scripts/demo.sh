@@ -9,9 +9,9 @@
 #   2001:db8:1::2  ---veth--- 2001:db8:1::1  192.0.2.1 ---veth--- 192.0.2.2:80
 #   curl http://[64:ff9b::c000:202]/
 #
-# The relay on the router is socat (faithd, the real relay, comes later):
-# it listens on [::1]:8080 without any privilege, and faith-loader registers
-# its listening socket for port 80 with pidfd_getfd.
+# The relay on the router is faithd: it registers its listening sockets with
+# faith, drops to user nobody, and relays each connection to the IPv4
+# address embedded in its destination (RFC 6052).
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (network namespaces, BPF)" >&2; exit 1; }
@@ -61,20 +61,27 @@ run at router ./faith-loader attach eth0
 run at router ./faith-loader route add 64:ff9b::/96
 run at router ./faith-loader keepfaith 1
 
-step "an unprivileged relay on [::1]:8080, registered for port 80"
-bg_at router setpriv --reuid=65534 --regid=65534 --clear-groups \
-	socat TCP6-LISTEN:8080,bind=[::1],ipv6only=1,reuseaddr,fork TCP4:192.0.2.2:80
-RELAY=$BG
-for _ in $(seq 50); do
-	fd=$(at router ss -Htlnp 'sport = :8080' | grep -o "pid=$RELAY,fd=[0-9]*" | cut -d= -f3) || true
-	[ -n "$fd" ] && break
-	sleep 0.1
-done
-run at router ./faith-loader relay add 80 --pid "$RELAY" --fd "$fd"
+step "faithd on the router, relaying every port"
+# 192.0.2.0/24 is a documentation range: under the well-known prefix
+# 64:ff9b::/96 such special-purpose destinations need a rule naming them.
+chmod 755 "/tmp/$ID"
+cat >"/tmp/$ID/faithd.conf" <<CONF
+# the client network may reach the demo server's network
+2001:db8:1::/64  permit  192.0.2.0/24
+CONF
+cat "/tmp/$ID/faithd.conf"
+echo "\$ faithd -F -f /tmp/$ID/faithd.conf all"
+bg_at router ./faithd -F -f "/tmp/$ID/faithd.conf" all 2>"/tmp/$ID/faithd.log"
+for _ in $(seq 50); do grep -q 'info: ready' "/tmp/$ID/faithd.log" && break; sleep 0.1; done
+sed 's/^/  /' "/tmp/$ID/faithd.log"
 for _ in $(seq 50); do at server ss -Htln 'sport = :80' | grep -q . && break; sleep 0.1; done
 
 step "the IPv6-only client fetches http://[64:ff9b::c000:202]/"
 run at client curl -sS --max-time 10 'http://[64:ff9b::c000:202]/'
+
+step "faithd's log line for the connection"
+for _ in $(seq 20); do grep -q ' closed;' "/tmp/$ID/faithd.log" && break; sleep 0.1; done
+grep ' -> ' "/tmp/$ID/faithd.log" | sed 's/^/  /'
 
 step "faith-loader status"
 at router ./faith-loader status
