@@ -114,11 +114,14 @@ check-asan:
 	$(MAKE) clean
 	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" test
 
-# faith-loader under valgrind through the life-cycle and CLI tests: any
+# faith-loader under valgrind through the life-cycle and CLI tests, and
+# faithd (master and workers) through its relay and refusal tests: any
 # memory error or leak fails a check.
 check-valgrind: all $(TEST_BINS)
 	FAITH_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
 		tests/run.sh tests/e2e/lifecycle.sh tests/e2e/cli.sh
+	FAITHD_WRAP="valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite" \
+		tests/run.sh tests/e2e/faithd.sh tests/e2e/faithd_refuse.sh
 
 # The README's main job: namespaces, faith, faithd, an IPv6-only curl.
 demo:

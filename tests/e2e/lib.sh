@@ -96,6 +96,15 @@ cleanup() {
 }
 
 finish() {
+	# Under valgrind -q, any line of its own in faithd's log is a finding.
+	if [ -n "${FAITHD_WRAP:-}" ] && [ -s "$FAITHD_LOG" ]; then
+		if grep -qE '^==[0-9]+==' "$FAITHD_LOG"; then
+			notok "$FAITHD_WRAP reports on faithd"
+			grep -E '^==[0-9]+==' "$FAITHD_LOG" | head -40 | sed 's/^/#   /'
+		else
+			ok "no report from $FAITHD_WRAP on faithd"
+		fi
+	fi
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" = 0 ]
 }
@@ -211,10 +220,11 @@ wait_for() {
 # sets FAITHD_PID; returns once every service is registered.
 FAITHD_LOG=$TMP/faithd.log
 start_faithd() {
-	nsenter --net="/run/netns/$NS_R" "$FAITHD" -F -d "$@" >>"$FAITHD_LOG" 2>&1 &
+	# FAITHD_WRAP: a checker such as valgrind (it reports into the log).
+	nsenter --net="/run/netns/$NS_R" ${FAITHD_WRAP:-} "$FAITHD" -F -d "$@" >>"$FAITHD_LOG" 2>&1 &
 	FAITHD_PID=$!
 	PIDS+=("$FAITHD_PID")
-	wait_for "$FAITHD_LOG" "faithd\[$FAITHD_PID\]: info: ready" ||
+	wait_for "$FAITHD_LOG" "faithd\[$FAITHD_PID\]: info: ready" 150 ||
 		{ echo "# faithd did not start:"; sed 's/^/#   /' "$FAITHD_LOG"; }
 }
 
