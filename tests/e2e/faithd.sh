@@ -69,6 +69,19 @@ rc=0
 for p in "${pids[@]}"; do wait "$p" || rc=1; done
 if [ $rc = 0 ]; then ok "three ports at once with 'faithd all'"; else notok "three ports at once"; cat "$TMP"/p70* | sed 's/^/#   /'; fi
 
+# Resets are passed on as resets, both ways.
+nsenter --net="/run/netns/$NS_S" python3 "$TOP/tests/e2e/rst.py" serve 192.0.2.2 7005 "$TMP/rst.log" \
+	>"$TMP/rst.out" 2>&1 &
+PIDS+=("$!")
+wait_for "$TMP/rst.out" '^ready' || sed 's/^/#   /' "$TMP/rst.out"
+check "the server resets: the IPv6 client gets a reset" \
+	C python3 "$TOP/tests/e2e/rst.py" client 64:ff9b::c000:202 7005 server-resets
+check "... logged as 'reset by server'" wait_for "$FAITHD_LOG" "192\.0\.2\.2:7005: reset by server"
+check "the client resets: the IPv4 server gets a reset" \
+	C python3 "$TOP/tests/e2e/rst.py" client 64:ff9b::c000:202 7005 client-resets
+check "... the server saw it" wait_for "$TMP/rst.log" '^reset seen'
+check "... logged as 'reset by client'" wait_for "$FAITHD_LOG" "192\.0\.2\.2:7005: reset by client"
+
 # The IPv4 address comes from wherever the prefix length puts it, skipping
 # the u octet (RFC 6052 2.2): one connection per length, no rule needed
 # for a documentation address under a network-specific prefix.

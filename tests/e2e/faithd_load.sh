@@ -103,6 +103,18 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "SIGTERM with -g 1: open connections reset after the grace, exit 0 in ${ms} ms" \
 	test "$FAITHD_RC" = 0 -a "$ms" -lt 4000
 check "... logged as 'shutting down'" wait_for "$FAITHD_LOG" "shutting down"
-tail -8 "$FAITHD_LOG" >&2
 release
+
+# The global limit, and the idle timeout.
+start_faithd -f "$TMP/faithd.conf" -w 2 -m 3 -i 1 all
+hold 3
+check "global limit: 3 connections held" wait_for "$HOLD_OUT" '^held 3' 50
+expect 3 "global limit (-m 3, two workers): the 4th gets a reset" \
+	C "$BYTES" probe 64:ff9b::c000:202 7001
+check "... logged" wait_for "$FAITHD_LOG" "refused: too many connections$" 30
+check "idle timeout (-i 1): the idle connections are closed" \
+	wait_for "$FAITHD_LOG" "7001: idle timeout; 24 bytes to server, 1 to client, 1\.[0-9]+ s" 40
+release
+check "... and the client saw them go" grep -q 'dropped while held' "$HOLD_OUT"
+stop_faithd
 finish
