@@ -96,14 +96,14 @@ cleanup() {
 }
 
 finish() {
-	# Under valgrind -q, any line of its own in faithd's log is a finding.
-	if [ -n "${FAITHD_WRAP:-}" ] && [ -s "$FAITHD_LOG" ]; then
-		if grep -qE '^==[0-9]+==' "$FAITHD_LOG"; then
-			notok "$FAITHD_WRAP reports on faithd"
-			grep -E '^==[0-9]+==' "$FAITHD_LOG" | head -40 | sed 's/^/#   /'
-		else
-			ok "no report from $FAITHD_WRAP on faithd"
-		fi
+	# A sanitizer's report, or under valgrind -q any line of its own, in
+	# faithd's log is a finding.
+	local re='^==[0-9]+==|runtime error:|AddressSanitizer|LeakSanitizer'
+	if [ -s "$FAITHD_LOG" ] && grep -qE "$re" "$FAITHD_LOG"; then
+		notok "a checker reports on faithd"
+		grep -E -A3 "$re" "$FAITHD_LOG" | head -40 | sed 's/^/#   /'
+	elif [ -n "${FAITHD_WRAP:-}" ] && [ -s "$FAITHD_LOG" ]; then
+		ok "no report from $FAITHD_WRAP on faithd"
 	fi
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" = 0 ]
