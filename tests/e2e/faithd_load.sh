@@ -12,6 +12,7 @@ faith_up 64:ff9b::/96 ||
 	{ notok "faithd: set up faith"; finish; exit 1; }
 bytes_serve 7001
 printf '2001:db8:1::/64 permit 192.0.2.0/24\n' >"$TMP/faithd.conf"
+chmod 755 "$TMP"	# faithd reads it as nobody on SIGHUP
 
 # workers_fds: the open descriptors of all workers, summed.
 workers_fds() { local n=0 w; for w in $(faithd_workers); do n=$((n + $(fd_count "$w"))); done; echo $n; }
@@ -43,6 +44,18 @@ check "... the client saw all of them acknowledged and closed them" test "$HOLD_
 for _ in $(seq 50); do [ "$(workers_fds)" = "$idle" ] && break; sleep 0.1; done
 check "... and the workers' descriptors are back to idle ($idle)" test "$(workers_fds)" = "$idle"
 check "... each one logged" test "$(grep -c ' -> 192.0.2.2:7001: closed' "$FAITHD_LOG")" -ge 1000
+pids=$(grep ' -> 192.0.2.2:7001: closed' "$FAITHD_LOG" | grep -oE '^faithd\[[0-9]+\]' | sort | uniq -c)
+check "... and both workers served some (SO_REUSEPORT): $(echo $pids)" test "$(wc -l <<<"$pids")" = 2
+
+# SIGHUP reloads without dropping connections.
+hold 2
+wait_for "$HOLD_OUT" '^held 2' 50
+kill -HUP "$FAITHD_PID"
+check "SIGHUP: reloaded" wait_for "$FAITHD_LOG" "configuration reloaded"
+sleep 0.3
+release
+check "SIGHUP: connections open across the reload carry on and close normally" \
+	sh -c "test $HOLD_RC = 0 && grep -q '^released 2\$' $HOLD_OUT"
 
 # A worker that dies is restarted; the relay keeps working.
 victim=$(faithd_workers | head -1)

@@ -74,6 +74,20 @@ check "SIGHUP with a good file: reloaded" wait_for "$FAITHD_LOG" "configuration 
 expect 3 "... and its rules apply: 192.0.2.2 is now denied" C "$BYTES" probe 64:ff9b::c000:202 7001
 stop_faithd
 
+# No configuration file at all: every source may use the relay (the
+# destination rules still hold).
+if [ -e /etc/faithd.conf ]; then
+	echo "skip - no configuration file: this machine has an /etc/faithd.conf"
+else
+	start_faithd -w 1 all
+	check "no configuration file: said so" wait_for "$FAITHD_LOG" "no /etc/faithd.conf: every source may use the relay"
+	check "no configuration file: a client relays through a network-specific prefix" \
+		C "$BYTES" send 2001:db8:64::c000:202 7001 1000 1000
+	refused "no configuration file: under 64:ff9b::/96 a special-purpose address still needs a rule" \
+		64:ff9b::c000:202 7001 "not global"
+	stop_faithd
+fi
+
 # Errors at start: file and line; a missing -f file; bad arguments.
 printf '# ok\n2001:db8::/32 permit 192.0.2.0/24\n2001:db8::/32 permit 192.0.2.1/24\n' >"$TMP/bad.conf"
 expect 1 "a bad rule at start: faithd exits 1" R "$FAITHD" -F -f "$TMP/bad.conf" all
