@@ -226,14 +226,29 @@ int conn_start(struct worker *w, int fd, const struct sockaddr_in6 *peer)
 	return 0;
 }
 
-/* Move bytes along direction d until it would block; -errno on failure. */
+/* Pass a FIN on once every byte before it is delivered. */
+static int pass_eof(struct worker *w, struct half *h, int dst)
+{
+	if (!h->eof || h->pending || h->shut)
+		return 0;
+	pipe_put(w, h);
+	if (shutdown(dst, SHUT_WR) < 0 && errno != ENOTCONN)
+		return -errno;
+	h->shut = true;
+	return 0;
+}
+
+/*
+ * Move bytes along direction d until it would block, or for SPLICE_BURST
+ * splices (level-triggered epoll brings us back); -errno on failure.
+ */
 static int pump(struct worker *w, struct conn *c, enum conn_side d)
 {
 	struct half *h = &c->dir[d];
 	int src = c->fd[d], dst = c->fd[!d];
 	ssize_t n;
 
-	for (int i = 0; i < SPLICE_BURST; i++) {
+	for (int i = 0; i < SPLICE_BURST && !h->shut; i++) {
 		if (h->pending) {
 			n = splice(h->pipe[0], NULL, dst, NULL, h->pending,
 				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -243,29 +258,28 @@ static int pump(struct worker *w, struct conn *c, enum conn_side d)
 			h->bytes += n;
 			continue;
 		}
-		pipe_put(w, h);
-		if (h->eof) {
-			if (!h->shut && shutdown(dst, SHUT_WR) < 0 && errno != ENOTCONN)
-				return -errno;
-			h->shut = true;
-			return 0;
-		}
+		if (h->eof)
+			break;
 		if (pipe_get(w, h))
 			return -EMFILE;
 		n = splice(src, NULL, h->pipe[1], NULL, SPLICE_CHUNK,
 			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n < 0) {
-			if (errno == EAGAIN) {
-				pipe_put(w, h);
-				return 0;
-			}
-			return -errno;
+			if (errno != EAGAIN)
+				return -errno;
+			pipe_put(w, h);
+			return 0;
 		}
 		if (n == 0)
 			h->eof = true;
 		h->pending += n;
 	}
-	return 0;
+	/* An idle direction holds no pipe. */
+	if (!h->pending)
+		pipe_put(w, h);
+	/* Also after a burst that ended on the FIN: nothing else would wake
+	 * this direction up again (no byte to read or write is left). */
+	return pass_eof(w, h, dst);
 }
 
 /* The epoll interest that follows from the state of both directions. */
