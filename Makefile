@@ -107,6 +107,10 @@ $(BUILD)/bench_datapath: $(BENCH_DATAPATH_OBJS) $(BUILD)/tests/pkt.o \
 test: all $(TEST_BINS)
 	tests/run.sh
 
+# 100,000 concurrent connections through faithd; writes bench/scale.md.
+bench-scale: all $(BUILD)/faith-bytes
+	bench/scale.sh --markdown bench/scale.md
+
 bench-datapath: all $(BUILD)/bench_datapath
 	$(BUILD)/bench_datapath --markdown bench/datapath.md
 
@@ -143,4 +147,4 @@ install: all
 clean:
 	rm -rf $(BUILD) bpf/faith.bpf.o bench/empty.bpf.o faith-loader faithd
 
-.PHONY: all test demo bench-datapath check-asan check-valgrind install clean
+.PHONY: all test demo bench-scale bench-datapath check-asan check-valgrind install clean
