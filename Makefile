@@ -25,12 +25,12 @@ FAITHD_LIB_OBJS := $(FAITHD_LIB_SRCS:src/faithd/%.c=$(BUILD)/faithd/%.o)
 # The daemon: command line, master, workers, connections, policy, limits, log.
 FAITHD_SRCS := src/faithd/main.c src/faithd/master.c src/faithd/worker.c \
                src/faithd/conn.c src/faithd/policy.c src/faithd/connlimits.c \
-               src/faithd/log.c
+               src/faithd/log.c src/faithd/sockmap.c
 TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) \
                $(BUILD)/faith-testrelay $(BUILD)/faith-testclient \
                $(BUILD)/faith-bytes
 
-all: bpf/faith.bpf.o $(BUILD)/faith.skel.h faith-loader faithd $(BUILD)/libfaith-relay.a
+all: bpf/faith.bpf.o $(BUILD)/faith.skel.h bpf/faithd_sockmap.bpf.o faith-loader faithd $(BUILD)/libfaith-relay.a
 
 bpf/faith.bpf.o: bpf/faith.bpf.c src/maps.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -38,14 +38,23 @@ bpf/faith.bpf.o: bpf/faith.bpf.c src/maps.h
 $(BUILD)/faith.skel.h: bpf/faith.bpf.o | $(BUILD)
 	$(BPFTOOL) gen skeleton $< name faith_bpf > $@.tmp && mv $@.tmp $@
 
+# faithd --datapath sockmap: the verdict program that relays in the kernel.
+bpf/faithd_sockmap.bpf.o: bpf/faithd_sockmap.bpf.c src/faithd/sockmap_maps.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/faithd_sockmap.skel.h: bpf/faithd_sockmap.bpf.o | $(BUILD)
+	$(BPFTOOL) gen skeleton $< name faithd_sockmap_bpf > $@.tmp && mv $@.tmp $@
+
 $(BUILD) $(BUILD)/faithd:
 	mkdir -p $@
 
 $(BUILD)/%.o: src/%.c src/*.h $(BUILD)/faith.skel.h | $(BUILD)
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -c $< -o $@
 
-# faithd needs neither libbpf nor the skeleton.
-$(BUILD)/faithd/%.o: src/faithd/%.c src/faithd/*.h src/*.h | $(BUILD)/faithd
+# faithd needs faith's maps.h, not its skeleton; it embeds its own for
+# --datapath sockmap.
+$(BUILD)/faithd/%.o: src/faithd/%.c src/faithd/*.h src/*.h $(BUILD)/faithd_sockmap.skel.h \
+		| $(BUILD)/faithd
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libfaith-relay.a: $(RELAY_SRCS:src/%.c=$(BUILD)/%.o)
@@ -145,6 +154,6 @@ install: all
 	install -D -m 0644 $(BUILD)/libfaith-relay.a $(DESTDIR)$(PREFIX)/lib/libfaith-relay.a
 
 clean:
-	rm -rf $(BUILD) bpf/faith.bpf.o bench/empty.bpf.o faith-loader faithd
+	rm -rf $(BUILD) bpf/faith.bpf.o bpf/faithd_sockmap.bpf.o bench/empty.bpf.o faith-loader faithd
 
 .PHONY: all test demo bench-scale bench-datapath check-asan check-valgrind install clean

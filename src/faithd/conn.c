@@ -96,9 +96,11 @@ static void log_conn(const struct conn *c, const char *how)
 }
 
 /* End c: log how, close both sides (with a reset where asked), free it. */
-static void conn_finish(struct worker *w, struct conn *c, const char *how,
-			bool reset_client, bool reset_server)
+void conn_finish(struct worker *w, struct conn *c, const char *how,
+		 bool reset_client, bool reset_server)
 {
+	if (c->sm.on || c->sm.poll_ms)
+		sockmap_end(w, c);
 	log_conn(c, how);
 	list_unlink(c);
 	for (int s = 0; s < 2; s++) {
@@ -127,7 +129,7 @@ void conn_abort(struct worker *w, struct conn *c, const char *why)
 	conn_finish(w, c, why, true, true);
 }
 
-static int watch(struct worker *w, struct conn *c, enum conn_side s, uint32_t ev)
+int conn_watch(struct worker *w, struct conn *c, enum conn_side s, uint32_t ev)
 {
 	struct epoll_event e = { .events = ev, .data.ptr = &c->ref[s] };
 	int op = c->events[s] == UINT32_MAX ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
@@ -217,7 +219,7 @@ int conn_start(struct worker *w, int fd, const struct sockaddr_in6 *peer)
 		/* Out of descriptors: the caller stops accepting for a while. */
 		return err == -EMFILE || err == -ENFILE || err == -ENOBUFS ? err : 0;
 	}
-	if (watch(w, c, SIDE_CLIENT, 0) || watch(w, c, SIDE_SERVER, EPOLLOUT)) {
+	if (conn_watch(w, c, SIDE_CLIENT, 0) || conn_watch(w, c, SIDE_SERVER, EPOLLOUT)) {
 		conn_abort(w, c, "epoll_ctl failed");
 		return -ENOMEM;
 	}
@@ -295,7 +297,7 @@ static int rewatch(struct worker *w, struct conn *c)
 		else if (!h->eof)
 			ev[d] |= EPOLLIN;
 	}
-	if (watch(w, c, SIDE_CLIENT, ev[0]) || watch(w, c, SIDE_SERVER, ev[1]))
+	if (conn_watch(w, c, SIDE_CLIENT, ev[0]) || conn_watch(w, c, SIDE_SERVER, ev[1]))
 		return -errno;
 	return 0;
 }
@@ -346,6 +348,11 @@ static void relay(struct worker *w, struct conn *c)
 		touch(w, c);
 }
 
+void conn_splice(struct worker *w, struct conn *c)
+{
+	relay(w, c);
+}
+
 static void connected(struct worker *w, struct conn *c)
 {
 	char why[96];
@@ -362,6 +369,8 @@ static void connected(struct worker *w, struct conn *c)
 	list_unlink(c);
 	c->deadline_ms = now_ms() + w->ctx->opts->idle_timeout_s * 1000ull;
 	list_append(&w->active, c);
+	if (w->ctx->sockmap)
+		return sockmap_relay(w, c);
 	relay(w, c);
 }
 
@@ -370,7 +379,7 @@ void conn_event(struct worker *w, struct conn *c, enum conn_side side, uint32_t 
 	if (c->dead)
 		return;
 	if (c->connected)
-		return relay(w, c);
+		return c->sm.on ? sockmap_event(w, c) : relay(w, c);
 	if (side == SIDE_SERVER)
 		return connected(w, c);
 	if (events & (EPOLLERR | EPOLLHUP))
@@ -379,5 +388,8 @@ void conn_event(struct worker *w, struct conn *c, enum conn_side side, uint32_t 
 
 void conn_expire(struct worker *w, struct conn *c)
 {
+	/* The kernel moves the bytes: was it really idle? */
+	if (c->connected && c->sm.on && !sockmap_idle(w, c))
+		return;
 	conn_abort(w, c, c->connected ? "idle timeout" : "upstream connect timed out");
 }

@@ -25,6 +25,12 @@ struct faithd_service {
 	int fd[FAITHD_MAX_WORKERS];	/* the reuseport group, one per worker */
 };
 
+/* How a worker moves the bytes of a relayed connection. */
+enum faithd_datapath {
+	DATAPATH_SPLICE,	/* splice() through a pipe, in the worker */
+	DATAPATH_SOCKMAP,	/* a BPF sockmap verdict program, in the kernel */
+};
+
 struct faithd_opts {
 	const char *conf_path;
 	bool conf_explicit;	/* -f given: a missing file is fatal */
@@ -40,6 +46,7 @@ struct faithd_opts {
 	bool foreground;
 	bool to_syslog;
 	bool debug;
+	enum faithd_datapath datapath;
 	unsigned nservices;
 	struct faithd_service services[FAITHD_MAX_SERVICES];
 };
@@ -51,6 +58,7 @@ struct faithd_ctx {
 	int prefixes_fd;	/* the pinned `prefixes` trie */
 	struct faithd_conf *conf;	/* NULL: no config file, all sources */
 	struct faithd_limits *limits;	/* shared by all workers */
+	struct faithd_sockmap *sockmap;	/* --datapath sockmap; else NULL */
 };
 
 /* main.c */

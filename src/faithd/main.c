@@ -38,6 +38,9 @@ static void usage(FILE *out)
 		"  -g, --grace SEC            on SIGTERM, time to finish (default 10)\n"
 		"  -m, --max-conns N          connections at once, all workers (default 0: no limit)\n"
 		"  -M, --max-per-source N     connections at once per client address (default 0)\n"
+		"      --datapath PATH        how bytes move: 'splice' (splice() in the workers,\n"
+		"                             the default) or 'sockmap' (a BPF sockmap program\n"
+		"                             relays in the kernel)\n"
 		"      --pin-dir DIR          faith's pin directory (default $FAITH_PIN_DIR or\n"
 		"                             /sys/fs/bpf/faith)\n"
 		"  -F, --foreground           do not detach; log to stderr (for systemd)\n"
@@ -143,6 +146,7 @@ static int parse_args(struct faithd_opts *o, int argc, char **argv)
 		{ "max-conns", required_argument, NULL, 'm' },
 		{ "max-per-source", required_argument, NULL, 'M' },
 		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "datapath", required_argument, NULL, 'D' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "syslog", no_argument, NULL, 's' },
 		{ "debug", no_argument, NULL, 'd' },
@@ -188,6 +192,14 @@ static int parse_args(struct faithd_opts *o, int argc, char **argv)
 			break;
 		case 'P':
 			o->pin_dir = optarg;
+			break;
+		case 'D':
+			if (!strcmp(optarg, "splice"))
+				o->datapath = DATAPATH_SPLICE;
+			else if (!strcmp(optarg, "sockmap"))
+				o->datapath = DATAPATH_SOCKMAP;
+			else
+				err = bad("--datapath: '%s': 'splice' or 'sockmap'", optarg);
 			break;
 		case 'F':
 			o->foreground = true;

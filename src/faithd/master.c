@@ -36,6 +36,7 @@
 #include "faithd/faithd.h"
 #include "faithd/connlimits.h"
 #include "faithd/log.h"
+#include "faithd/sockmap.h"
 
 #define LISTEN_BACKLOG	4096
 #define RESPAWN_DELAY_S	1
@@ -362,6 +363,8 @@ static int setup(struct faithd_ctx *ctx)
 	ctx->prefixes_fd = open_prefixes(o->pin_dir);
 	if (ctx->prefixes_fd < 0)
 		return -ENOENT;
+	if (o->datapath == DATAPATH_SOCKMAP && sockmap_load(&ctx->sockmap))
+		return -EPERM;
 	ctx->limits = limits_create(o->max_conns, o->max_per_source);
 	if (!ctx->limits) {
 		log_err("shared memory for the connection limits: %s", strerror(errno));
@@ -402,16 +405,20 @@ int faithd_run(struct faithd_opts *o)
 	}
 	if (drop_privileges(o->user, ctx.prefixes_fd))
 		goto out;
+	if (ctx.sockmap && sockmap_check(ctx.sockmap, *o->user ? o->user : "root"))
+		goto out;
 	for (unsigned i = 0; i < o->workers; i++)
 		workers[i] = spawn(&ctx, i);
 	pw = getpwuid(geteuid());
-	log_info("ready: %u service%s, %u workers, running as %s", o->nservices,
-		 o->nservices == 1 ? "" : "s", o->workers, pw ? pw->pw_name : "?");
+	log_info("ready: %u service%s, %u workers, running as %s, datapath %s", o->nservices,
+		 o->nservices == 1 ? "" : "s", o->workers, pw ? pw->pw_name : "?",
+		 o->datapath == DATAPATH_SOCKMAP ? "sockmap" : "splice");
 	ret = supervise(&ctx, sigfd);
 out:
 	close_services(o, -1);
 	faithd_conf_free(ctx.conf);
 	limits_destroy(ctx.limits);
+	sockmap_unload(ctx.sockmap);
 	if (ctx.prefixes_fd >= 0)
 		close(ctx.prefixes_fd);
 	if (sigfd >= 0)

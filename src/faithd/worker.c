@@ -176,6 +176,13 @@ static int timers(struct worker *w)
 		if (l->head && l->head->deadline_ms < next)
 			next = l->head->deadline_ms;
 	}
+	if (w->ctx->sockmap) {
+		uint64_t t = sockmap_timers(w, now);
+
+		now = now_ms();
+		if (t < next)
+			next = t;
+	}
 	if (!w->accepting && !w->stopping) {
 		if (w->accept_resume_ms <= now)
 			listeners_watch(w, true);

@@ -42,6 +42,7 @@ struct worker {
 	uint64_t stop_deadline_ms;
 	int npipes;
 	int pipes[PIPE_POOL_MAX][2];
+	struct conn *sm_poll;		/* sockmap connections to sample */
 };
 
 /* One direction of a relayed connection: bytes from fd[d] to fd[!d]. */
@@ -55,6 +56,25 @@ struct half {
 
 enum conn_side { SIDE_CLIENT = 0, SIDE_SERVER = 1 };
 
+/* --datapath sockmap: direction d, bytes from fd[d] to fd[!d]. */
+struct sm_dir {
+	uint64_t cookie;	/* of fd[d]: its key in the maps */
+	uint64_t base;		/* fd[!d]'s bytes acked + queued when relaying began */
+	bool paused;		/* fd[d] out of `active`: not read (flow control) */
+	bool shut;		/* its FIN passed on */
+};
+
+struct sm_conn {
+	struct conn *prev, *next;	/* in the worker's poll list */
+	uint64_t poll_ms;		/* next sample; 0: not in the list */
+	uint64_t sampled_ms;		/* last sample */
+	uint64_t total;			/* bytes received both ways, last seen */
+	uint64_t changed_ms;		/* when total last changed */
+	uint32_t interval_ms;		/* between samples while quiet */
+	bool on;			/* in the maps */
+	struct sm_dir dir[2];
+};
+
 struct conn {
 	struct conn *prev, *next;	/* in connecting or active */
 	struct conn_list *list;
@@ -64,6 +84,7 @@ struct conn {
 	uint32_t events[2];		/* the epoll interest set now */
 	struct evref ref[2];
 	struct half dir[2];		/* dir[SIDE_CLIENT]: client to server */
+	struct sm_conn sm;		/* --datapath sockmap only */
 	bool connected;
 	bool dead;			/* ended; freed after the batch */
 	struct faithd_target t;
@@ -77,11 +98,26 @@ int conn_start(struct worker *w, int fd, const struct sockaddr_in6 *peer);
 void conn_event(struct worker *w, struct conn *c, enum conn_side side, uint32_t events);
 void conn_expire(struct worker *w, struct conn *c);
 void conn_abort(struct worker *w, struct conn *c, const char *why);
+void conn_finish(struct worker *w, struct conn *c, const char *how,
+		 bool reset_client, bool reset_server);
+int conn_watch(struct worker *w, struct conn *c, enum conn_side s, uint32_t ev);
+/* Relay c with splice() (connected; not, or no longer, in the sockmap). */
+void conn_splice(struct worker *w, struct conn *c);
 /* Close the pooled pipes. */
 void pipes_drain(struct worker *w);
 
 /* worker.c */
 void list_append(struct conn_list *l, struct conn *c);
 void list_unlink(struct conn *c);
+
+/* sockmap.c: the in-kernel relay, once the upstream connection is up. */
+void sockmap_relay(struct worker *w, struct conn *c);
+void sockmap_event(struct worker *w, struct conn *c);
+/* Before c is closed: its byte counts; out of the maps and the poll list. */
+void sockmap_end(struct worker *w, struct conn *c);
+/* At c's idle deadline: true if it was idle; else it is re-queued. */
+bool sockmap_idle(struct worker *w, struct conn *c);
+/* Sample what is due; the next sample's time, or UINT64_MAX. */
+uint64_t sockmap_timers(struct worker *w, uint64_t now);
 
 #endif /* FAITHD_WORKER_H */

@@ -216,12 +216,12 @@ wait_for() {
 	return 1
 }
 
-# start_faithd ARGS...: faithd -F -d in the router, its log in $FAITHD_LOG;
+# start_faithd ARGS...: faithd -F -d $FAITHD_ARGS (e.g. "--datapath sockmap") in the router, its log in $FAITHD_LOG;
 # sets FAITHD_PID; returns once every service is registered.
 FAITHD_LOG=$TMP/faithd.log
 start_faithd() {
 	# FAITHD_WRAP: a checker such as valgrind (it reports into the log).
-	nsenter --net="/run/netns/$NS_R" ${FAITHD_WRAP:-} "$FAITHD" -F -d "$@" >>"$FAITHD_LOG" 2>&1 &
+	nsenter --net="/run/netns/$NS_R" ${FAITHD_WRAP:-} "$FAITHD" -F -d ${FAITHD_ARGS:-} "$@" >>"$FAITHD_LOG" 2>&1 &
 	FAITHD_PID=$!
 	PIDS+=("$FAITHD_PID")
 	wait_for "$FAITHD_LOG" "faithd\[$FAITHD_PID\]: info: ready" 150 ||

@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * faithd --datapath sockmap: relay in the kernel.  Once the upstream
+ * connection is up, both sockets go into the BPF maps of
+ * bpf/faithd_sockmap.bpf.c; its verdict program redirects every skb one
+ * socket receives to the other's send side, and the bytes never reach
+ * userspace.  The worker is left with what the kernel does not do:
+ *
+ *   FIN: the source socket saw its peer's FIN (POLLRDHUP).  The bytes
+ *     before it may still sit in the psock backlog of the other socket
+ *     (redirected, not yet in its send queue): shutdown(SHUT_WR) waits
+ *     until every byte received is in the send queue, i.e. the source's
+ *     tcpi_bytes_received == the bytes redirected == the bytes written to
+ *     the other socket (tcpi_bytes_acked + SIOCOUTQ, less their value at
+ *     the start).
+ *   Resets and errors: a reset (SO_LINGER 0) to the other side, as the
+ *     splice relay does.
+ *   Flow control: the kernel does not limit the psock backlog: a fast
+ *     sender and a slow receiver would pile up redirected bytes without
+ *     bound.  While more than SM_HIGH bytes of a direction are redirected
+ *     and not yet acknowledged by the receiver, its source socket leaves
+ *     `active`: its receive queue fills and TCP closes the sender's
+ *     window.  Below SM_LOW it goes back, and a SO_RCVLOWAT write makes
+ *     the kernel run the verdict over what queued meanwhile.
+ *   Idle timeout and the log line's byte counts: from TCP_INFO.
+ *
+ * Samples (TCP_INFO, SIOCOUTQ, the `dirs` counters, poll) are taken when
+ * epoll reports something (EPOLLRDHUP, errors, and EPOLLOUT edges: the send
+ * queue of a congested socket draining), and on a timer: every SM_FAST_MS
+ * while a direction has bytes queued, backing off to SM_SLOW_MS when quiet.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "faithd_sockmap.skel.h"
+#include "faithd/log.h"
+#include "faithd/sockmap.h"
+#include "faithd/sockmap_maps.h"
+#include "faithd/worker.h"
+
+#define SM_HIGH		(8u << 20)	/* stop reading a source above this... */
+#define SM_LOW		(4u << 20)	/* ...until the direction is below this */
+#define SM_URGENT_MS	1	/* paused, or a FIN waiting for the backlog */
+#define SM_FAST_MS	4	/* bytes queued towards a receiver */
+#define SM_SLOW_MS	1000	/* quiet: the most between two samples */
+
+/* ---- the master: load, attach, check ------------------------------------ */
+
+int sockmap_load(struct faithd_sockmap **out)
+{
+	struct faithd_sockmap *sm = calloc(1, sizeof(*sm));
+	int err;
+
+	if (!sm)
+		return -ENOMEM;
+	libbpf_set_print(NULL);
+	sm->skel = faithd_sockmap_bpf__open_and_load();
+	if (!sm->skel) {
+		err = -errno;
+		log_err("--datapath sockmap: loading its BPF program failed: %s (it needs "
+			"CAP_BPF and CAP_NET_ADMIN, and a kernel with BPF sockmap support); "
+			"use --datapath splice", strerror(-err));
+		free(sm);
+		return err;
+	}
+	sm->socks_fd = bpf_map__fd(sm->skel->maps.socks);
+	sm->active_fd = bpf_map__fd(sm->skel->maps.active);
+	sm->dirs_fd = bpf_map__fd(sm->skel->maps.dirs);
+	if (bpf_prog_attach(bpf_program__fd(sm->skel->progs.faithd_verdict), sm->active_fd,
+			    BPF_SK_SKB_STREAM_VERDICT, 0) < 0) {
+		err = -errno;
+		log_err("--datapath sockmap: attaching the stream verdict program: %s; "
+			"use --datapath splice", strerror(-err));
+		sockmap_unload(sm);
+		return err;
+	}
+	*out = sm;
+	return 0;
+}
+
+int sockmap_check(const struct faithd_sockmap *sm, const char *user)
+{
+	struct faithd_sm_dir d = { 0 };
+	__u64 key = 0;
+
+	if (!bpf_map_update_elem(sm->dirs_fd, &key, &d, BPF_ANY)) {
+		bpf_map_delete_elem(sm->dirs_fd, &key);
+		return 0;
+	}
+	log_err("--datapath sockmap: as user '%s', updating the relay's maps fails: %s; "
+		"run faithd with --user '' or use --datapath splice", user, strerror(errno));
+	return -errno;
+}
+
+void sockmap_unload(struct faithd_sockmap *sm)
+{
+	if (!sm)
+		return;
+	faithd_sockmap_bpf__destroy(sm->skel);
+	free(sm);
+}
+
+/* ---- the worker: samples ------------------------------------------------- */
+
+struct sample {
+	uint64_t rx[2];		/* bytes socket s received */
+	uint64_t written[2];	/* bytes written to socket s's send side */
+	uint64_t unacked[2];	/* of those, in its send queue (SIOCOUTQ) */
+	uint64_t sent[2];	/* bytes the verdict redirected from socket s */
+	bool rdhup[2];		/* socket s's peer sent FIN */
+	int err[2];		/* socket s failed (reset, timeout) */
+};
+
+static int tcp_counts(int fd, uint64_t *rx, uint64_t *acked, uint64_t *outq)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int q = 0;
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+	    ioctl(fd, SIOCOUTQ, &q) < 0)
+		return -errno;
+	*rx = ti.tcpi_bytes_received;
+	*acked = ti.tcpi_bytes_acked;
+	*outq = q > 0 ? (uint64_t)q : 0;
+	return 0;
+}
+
+static void sample(struct worker *w, struct conn *c, struct sample *m)
+{
+	struct pollfd p[2];
+	uint64_t acked;
+
+	memset(m, 0, sizeof(*m));
+	for (int s = 0; s < 2; s++) {
+		struct faithd_sm_dir d;
+
+		p[s].fd = c->fd[s];
+		p[s].events = POLLRDHUP;
+		if (tcp_counts(c->fd[s], &m->rx[s], &acked, &m->unacked[s]))
+			m->err[s] = errno;
+		/* base: acked + queued before any byte was relayed; after our
+		 * shutdown() both count the FIN too. */
+		m->written[s] = acked + m->unacked[s] - c->sm.dir[!s].base - c->sm.dir[!s].shut;
+		if (!bpf_map_lookup_elem(w->ctx->sockmap->dirs_fd, &c->sm.dir[s].cookie, &d))
+			m->sent[s] = d.sent;
+	}
+	if (poll(p, 2, 0) < 0)
+		return;
+	for (int s = 0; s < 2; s++) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		m->rdhup[s] = p[s].revents & POLLRDHUP;
+		if (p[s].revents & POLLERR)
+			getsockopt(c->fd[s], SOL_SOCKET, SO_ERROR, &err, &len);
+		/* Hung up without an error and without both FINs: closed under us. */
+		if (!err && (p[s].revents & POLLHUP) && !(m->rdhup[s] && c->sm.dir[!s].shut))
+			err = ECONNRESET;
+		if (err)
+			m->err[s] = err;
+	}
+}
+
+/* ---- the poll list -------------------------------------------------------- */
+
+static void poll_unlink(struct worker *w, struct conn *c)
+{
+	if (!c->sm.poll_ms)
+		return;
+	if (c->sm.prev)
+		c->sm.prev->sm.next = c->sm.next;
+	else
+		w->sm_poll = c->sm.next;
+	if (c->sm.next)
+		c->sm.next->sm.prev = c->sm.prev;
+	c->sm.prev = c->sm.next = NULL;
+	c->sm.poll_ms = 0;
+}
+
+static void poll_at(struct worker *w, struct conn *c, uint64_t when)
+{
+	if (!c->sm.poll_ms) {
+		c->sm.prev = NULL;
+		c->sm.next = w->sm_poll;
+		if (w->sm_poll)
+			w->sm_poll->sm.prev = c;
+		w->sm_poll = c;
+	}
+	c->sm.poll_ms = when ? when : 1;
+}
+
+/* ---- the relay ------------------------------------------------------------ */
+
+static int map_add(int map_fd, uint64_t cookie, int fd)
+{
+	__u64 val = (__u64)fd;
+
+	return bpf_map_update_elem(map_fd, &cookie, &val, BPF_ANY) < 0 ? -errno : 0;
+}
+
+/* Run the verdict over bytes that queued while the socket was not in
+ * `active`: setting SO_RCVLOWAT signals the socket's data_ready. */
+static void kick(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+}
+
+static void set_paused(struct worker *w, struct conn *c, int d, bool pause)
+{
+	const struct faithd_sockmap *sm = w->ctx->sockmap;
+	struct sm_dir *sd = &c->sm.dir[d];
+
+	if (pause) {
+		if (bpf_map_delete_elem(sm->active_fd, &sd->cookie) < 0 && errno != ENOENT)
+			return;
+		sd->paused = true;
+		log_debug("fd %d: over %u bytes queued to the %s: not reading the %s for now",
+			  c->fd[d], SM_HIGH, d == SIDE_CLIENT ? "server" : "client",
+			  d == SIDE_CLIENT ? "client" : "server");
+		return;
+	}
+	if (map_add(sm->active_fd, sd->cookie, c->fd[d]))
+		return;
+	sd->paused = false;
+	kick(c->fd[d]);
+}
+
+static void account(struct conn *c, const struct sample *m)
+{
+	c->dir[SIDE_CLIENT].bytes = m->written[SIDE_SERVER];
+	c->dir[SIDE_SERVER].bytes = m->written[SIDE_CLIENT];
+}
+
+/* Look at c now: errors, FINs, flow control; when to look again. */
+static void check(struct worker *w, struct conn *c)
+{
+	uint64_t now = now_ms(), next, total;
+	bool urgent = false, queued = false;
+	struct sample m;
+
+	sample(w, c, &m);
+	c->sm.sampled_ms = now;
+	for (int s = 0; s < 2; s++) {
+		if (!m.err[s])
+			continue;
+		/* The socket that failed first is the one with the reset. */
+		if (m.err[!s] == ECONNRESET && m.err[s] != ECONNRESET)
+			s = !s;
+		log_debug("sockmap: err %d/%d rdhup %d/%d rx %llu/%llu sent %llu/%llu wr %llu/%llu shut %d/%d",
+			  m.err[0], m.err[1], m.rdhup[0], m.rdhup[1],
+			  (unsigned long long)m.rx[0], (unsigned long long)m.rx[1],
+			  (unsigned long long)m.sent[0], (unsigned long long)m.sent[1],
+			  (unsigned long long)m.written[0], (unsigned long long)m.written[1],
+			  c->sm.dir[0].shut, c->sm.dir[1].shut);
+		account(c, &m);
+		conn_finish(w, c, m.err[s] == ECONNRESET || m.err[s] == EPIPE ?
+			    (s == SIDE_CLIENT ? "reset by client" : "reset by server") :
+			    strerror(m.err[s]), true, true);
+		return;
+	}
+	for (int d = 0; d < 2; d++) {
+		struct sm_dir *sd = &c->sm.dir[d];
+		/* Redirected, not yet written to the other socket (psock backlog). */
+		uint64_t backlog = m.sent[d] > m.written[!d] ? m.sent[d] - m.written[!d] : 0;
+		uint64_t inflight = backlog + m.unacked[!d];
+
+		if (!sd->paused && inflight > SM_HIGH)
+			set_paused(w, c, d, true);
+		else if (sd->paused && inflight < SM_LOW)
+			set_paused(w, c, d, false);
+		if (sd->paused)
+			urgent = true;
+		if (inflight > 0)
+			queued = true;
+		if (sd->shut || !m.rdhup[d])
+			continue;
+		/* tcpi_bytes_received counts the FIN too. */
+		if (m.rx[d] != m.sent[d] + 1 || backlog) {
+			urgent = true;	/* bytes before the FIN still on their way */
+			continue;
+		}
+		if (shutdown(c->fd[!d], SHUT_WR) < 0 && errno != ENOTCONN) {
+			account(c, &m);
+			conn_finish(w, c, strerror(errno), true, true);
+			return;
+		}
+		sd->shut = true;
+	}
+	account(c, &m);
+	if (c->sm.dir[0].shut && c->sm.dir[1].shut) {
+		conn_finish(w, c, "closed", false, false);
+		return;
+	}
+	total = m.rx[0] + m.rx[1];
+	if (total != c->sm.total) {
+		c->sm.total = total;
+		c->sm.changed_ms = now;
+		c->sm.interval_ms = SM_FAST_MS;
+	} else if (!queued && c->sm.interval_ms < SM_SLOW_MS) {
+		c->sm.interval_ms *= 2;
+	}
+	next = urgent ? SM_URGENT_MS : queued ? SM_FAST_MS : c->sm.interval_ms;
+	poll_at(w, c, now + next);
+}
+
+void sockmap_relay(struct worker *w, struct conn *c)
+{
+	const struct faithd_sockmap *sm = w->ctx->sockmap;
+	uint64_t rx, acked, outq;
+	int err = 0;
+
+	for (int s = 0; s < 2 && !err; s++) {
+		socklen_t len = sizeof(c->sm.dir[s].cookie);
+
+		if (getsockopt(c->fd[s], SOL_SOCKET, SO_COOKIE, &c->sm.dir[s].cookie, &len) < 0 ||
+		    tcp_counts(c->fd[s], &rx, &acked, &outq))
+			err = -errno;
+		/* fd[s] is the destination of direction !s. */
+		c->sm.dir[!s].base = acked + outq;
+	}
+	/* Targets first, then the counters, then start reading. */
+	for (int s = 0; s < 2 && !err; s++)
+		err = map_add(sm->socks_fd, c->sm.dir[s].cookie, c->fd[s]);
+	for (int s = 0; s < 2 && !err; s++) {
+		struct faithd_sm_dir d = { .peer = c->sm.dir[!s].cookie };
+
+		if (bpf_map_update_elem(sm->dirs_fd, &c->sm.dir[s].cookie, &d, BPF_ANY) < 0)
+			err = -errno;
+	}
+	c->sm.on = true;
+	for (int s = 0; s < 2 && !err; s++)
+		err = map_add(sm->active_fd, c->sm.dir[s].cookie, c->fd[s]);
+	if (err == -EOPNOTSUPP) {
+		/* Only established sockets go into a sockmap: this one already
+		 * had a FIN (or a reset).  The splice relay takes it. */
+		log_debug("fd %d: not established any more; relaying it with splice()",
+			  c->fd[SIDE_CLIENT]);
+		for (int s = 0; s < 2; s++) {
+			bpf_map_delete_elem(sm->active_fd, &c->sm.dir[s].cookie);
+			bpf_map_delete_elem(sm->socks_fd, &c->sm.dir[s].cookie);
+			bpf_map_delete_elem(sm->dirs_fd, &c->sm.dir[s].cookie);
+		}
+		c->sm.on = false;
+		return conn_splice(w, c);
+	}
+	if (err) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "adding the connection to the sockmap: %s",
+			 strerror(-err));
+		return conn_abort(w, c, why);
+	}
+	/* Bytes the client sent while the upstream connect was under way. */
+	for (int s = 0; s < 2; s++)
+		kick(c->fd[s]);
+	c->sm.interval_ms = SM_FAST_MS;
+	c->sm.changed_ms = now_ms();
+	for (int s = 0; s < 2; s++)
+		if (conn_watch(w, c, s, EPOLLRDHUP | EPOLLOUT | EPOLLET))
+			return conn_abort(w, c, "epoll_ctl failed");
+	check(w, c);
+}
+
+void sockmap_event(struct worker *w, struct conn *c)
+{
+	uint64_t now = now_ms();
+
+	/* EPOLLOUT edges come often while a send queue drains: at most one
+	 * sample a millisecond. */
+	if (now - c->sm.sampled_ms >= 1)
+		return check(w, c);
+	if (!c->sm.poll_ms || c->sm.poll_ms > now + 1)
+		poll_at(w, c, now + 1);
+}
+
+void sockmap_end(struct worker *w, struct conn *c)
+{
+	struct sample m;
+
+	poll_unlink(w, c);
+	if (!c->sm.on)
+		return;
+	sample(w, c, &m);
+	account(c, &m);
+	/* Closing the sockets takes them out of socks and active. */
+	for (int s = 0; s < 2; s++)
+		bpf_map_delete_elem(w->ctx->sockmap->dirs_fd, &c->sm.dir[s].cookie);
+	c->sm.on = false;
+}
+
+/* Put c back in the active list in deadline order (from the tail: the
+ * others are "now + the same constant", mostly earlier). */
+static void requeue(struct worker *w, struct conn *c, uint64_t deadline)
+{
+	struct conn *after = w->active.tail;
+
+	list_unlink(c);
+	c->deadline_ms = deadline;
+	while (after && after->deadline_ms > deadline)
+		after = after->prev;
+	c->list = &w->active;
+	c->prev = after;
+	c->next = after ? after->next : w->active.head;
+	if (c->next)
+		c->next->prev = c;
+	else
+		w->active.tail = c;
+	if (after)
+		after->next = c;
+	else
+		w->active.head = c;
+}
+
+bool sockmap_idle(struct worker *w, struct conn *c)
+{
+	uint64_t idle = w->ctx->opts->idle_timeout_s * 1000ull, now;
+
+	if (!c->sm.on)
+		return true;
+	check(w, c);
+	if (c->dead)
+		return false;	/* ended on its own meanwhile */
+	now = now_ms();
+	if (c->sm.changed_ms + idle <= now)
+		return true;
+	requeue(w, c, c->sm.changed_ms + idle);
+	return false;
+}
+
+uint64_t sockmap_timers(struct worker *w, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	struct conn *c = w->sm_poll, *n;
+
+	for (; c; c = n) {
+		n = c->sm.next;
+		if (c->sm.poll_ms <= now) {
+			poll_unlink(w, c);
+			check(w, c);
+		}
+	}
+	for (c = w->sm_poll; c; c = c->sm.next)
+		if (c->sm.poll_ms < next)
+			next = c->sm.poll_ms;
+	return next;
+}
