@@ -7,9 +7,11 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
 set grid ytics
-set key top right
+set key above
 set xtics rotate by -25 scale 0
 set datafile missing "NaN"
+# Histogram clusters sit at x = 0, 1, ...: no empty slot on the left.
+set xrange [-0.6:*]
 
 set output out."/throughput.png"
 set title "Bulk throughput through each relay (iperf3, median)"

@@ -215,24 +215,24 @@ def write_data(res, d):
     os.makedirs(d, exist_ok=True)
     cases = [c for c in res.cases if c != "direct_attached"]
     with open(os.path.join(d, "throughput.dat"), "w") as f:
-        f.write("case up1 down1 up4 down4\n")
+        f.write("# case up1 down1 up4 down4\n")
         for c in res.cases:
             v = [res.med(c, f"tput.{t}") for t, _ in TPUT]
             f.write(f'"{SHORT[c]}" ' + " ".join("NaN" if x is None else f"{x:.3f}" for x in v) + "\n")
     with open(os.path.join(d, "connrate.dat"), "w") as f:
-        f.write("case rate p50 p99\n")
+        f.write("# case rate p50 p99\n")
         for c in cases:
             v = [res.med(c, m) for m in ("conn.rate", "conn.p50", "conn.p99")]
             f.write(f'"{SHORT[c]}" ' + " ".join("NaN" if x is None else f"{x:.3f}" for x in v) + "\n")
     with open(os.path.join(d, "memory.dat"), "w") as f:
-        f.write("case user_rss kernel_slab_net\n")
+        f.write("# case user_rss kernel_slab_net\n")
         for c in cases:
             if c == "direct":
                 continue
             v = [res.med(c, "mem.rss_per"), res.med(c, "mem.slab_net")]
             f.write(f'"{SHORT[c]}" ' + " ".join("NaN" if x is None else f"{max(x, 1):.1f}" for x in v) + "\n")
     with open(os.path.join(d, "cpu.dat"), "w") as f:
-        f.write("case relay machine\n")
+        f.write("# case relay machine\n")
         for c in res.cases:
             v = [res.med(c, "cpu.relay"), res.med(c, "cpu.machine")]
             f.write(f'"{SHORT[c]}" ' + " ".join("NaN" if x is None else f"{x:.3f}" for x in v) + "\n")
@@ -325,9 +325,11 @@ def main():
     w("Idle connections opened through the relay to the server (nothing sent), held, measured, then reset. "
       "**user**: growth of the relay's resident set (RSS, summed over all its processes) per connection; "
       "**PSS**: the same with shared pages divided among the processes that share them (fairer to relays that "
-      "fork); **slab**: growth of the kernel's Slab (/proc/meminfo, whole machine: it includes the client's and "
-      "the server's sockets); **slab − direct**: less the direct case's slab growth, i.e. what the relay adds "
-      "in the kernel. Pipe buffers and socket buffers of idle connections are not slab: they are not counted.\n")
+      "fork); **slab**: growth of the kernel's slab objects in use (active objects × object size over "
+      "/proc/slabinfo; whole machine: it includes the client's and the server's sockets; objects rather than "
+      "/proc/meminfo's Slab pages, which a previous test's freed objects would hide); **slab − direct**: less the direct case's slab growth, i.e. what the relay adds "
+      "in the kernel. Pipe buffers and socket buffers are not slab objects and are not counted (an idle connection "
+      "has no socket buffers).\n")
     w("| case | connections | user B/conn | PSS B/conn | slab B/conn | slab − direct B/conn | relay RSS total MiB | processes |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|")
     for c in relays:
