@@ -289,7 +289,7 @@ def main():
     for c in cases:
         v = [res.med(c, f"tput.{t}") for t, _ in TPUT] + [res.med(c, m) for m in (
             "conn.rate", "conn.p50", "conn.p99", "mem.rss_per", "mem.slab_per", "cpu.relay", "cpu.machine")]
-        if c == "direct":
+        if c.startswith("direct"):  # no relay process: no relay memory or CPU
             v[7] = None
             v[9] = None
         label = LABEL[c]
