@@ -123,6 +123,13 @@ bench-scale: all $(BUILD)/faith-bytes
 bench-datapath: all $(BUILD)/bench_datapath
 	$(BUILD)/bench_datapath --markdown bench/datapath.md
 
+# The relay benchmark: faith against haproxy, nginx, TPROXY, socat, 6tunnel
+# and the direct path, in network namespaces; writes bench/results.md and
+# bench/*.png.  Installs its own dependencies (not CI's).  Root, < 10 min.
+bench: all $(BUILD)/bench_datapath
+	scripts/bench-deps.sh
+	bench/relay/run.sh
+
 check-asan:
 	$(MAKE) clean
 	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" test
@@ -156,4 +163,4 @@ install: all
 clean:
 	rm -rf $(BUILD) bpf/faith.bpf.o bpf/faithd_sockmap.bpf.o bench/empty.bpf.o faith-loader faithd
 
-.PHONY: all test demo bench-scale bench-datapath check-asan check-valgrind install clean
+.PHONY: all test demo bench bench-scale bench-datapath check-asan check-valgrind install clean
