@@ -25,6 +25,7 @@
 #define SPLICE_CHUNK	(1 << 20)
 #define SPLICE_BURST	8
 #define PIPE_SIZE	(256 << 10)
+#define SPLICE_DRAINED	(32 << 10)
 
 /* Close fd so that the peer gets a reset, not a FIN. */
 static void close_reset(int fd)
@@ -106,8 +107,9 @@ void conn_finish(struct worker *w, struct conn *c, const char *how,
 	for (int s = 0; s < 2; s++) {
 		bool reset = s == SIDE_CLIENT ? reset_client : reset_server;
 
+		/* No EPOLL_CTL_DEL: closing the only descriptor of a socket
+		 * takes it out of the epoll set. */
 		if (c->fd[s] >= 0) {
-			epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd[s], NULL);
 			if (reset)
 				close_reset(c->fd[s]);
 			else
@@ -219,7 +221,9 @@ int conn_start(struct worker *w, int fd, const struct sockaddr_in6 *peer)
 		/* Out of descriptors: the caller stops accepting for a while. */
 		return err == -EMFILE || err == -ENFILE || err == -ENOBUFS ? err : 0;
 	}
-	if (conn_watch(w, c, SIDE_CLIENT, 0) || conn_watch(w, c, SIDE_SERVER, EPOLLOUT)) {
+	/* The client joins the epoll set once the upstream side is up: until
+	 * then its bytes wait in its receive queue. */
+	if (conn_watch(w, c, SIDE_SERVER, EPOLLOUT)) {
 		conn_abort(w, c, "epoll_ctl failed");
 		return -ENOMEM;
 	}
@@ -241,13 +245,16 @@ static int pass_eof(struct worker *w, struct half *h, int dst)
 }
 
 /*
- * Move bytes along direction d until it would block, or for SPLICE_BURST
- * splices (level-triggered epoll brings us back); -errno on failure.
+ * Move bytes along direction d until it would block, for SPLICE_BURST
+ * splices at most, or until a read got less than it asked for: the socket
+ * was drained then, and level-triggered epoll says when more comes (no
+ * splice just to hear EAGAIN).  -errno on failure.
  */
 static int pump(struct worker *w, struct conn *c, enum conn_side d)
 {
 	struct half *h = &c->dir[d];
 	int src = c->fd[d], dst = c->fd[!d];
+	bool drained = false;
 	ssize_t n;
 
 	for (int i = 0; i < SPLICE_BURST && !h->shut; i++) {
@@ -260,7 +267,7 @@ static int pump(struct worker *w, struct conn *c, enum conn_side d)
 			h->bytes += n;
 			continue;
 		}
-		if (h->eof)
+		if (h->eof || drained)
 			break;
 		if (pipe_get(w, h))
 			return -EMFILE;
@@ -274,6 +281,9 @@ static int pump(struct worker *w, struct conn *c, enum conn_side d)
 		}
 		if (n == 0)
 			h->eof = true;
+		/* A short read (a request, an answer): the socket had no
+		 * more queued; bulk reads are larger and go on. */
+		drained = n < SPLICE_DRAINED;
 		h->pending += n;
 	}
 	/* An idle direction holds no pipe. */
@@ -318,13 +328,16 @@ static void touch(struct worker *w, struct conn *c)
 	list_append(&w->active, c);
 }
 
-static void relay(struct worker *w, struct conn *c)
+/* Pump the directions in the mask dirs (bit d: direction d). */
+static void relay(struct worker *w, struct conn *c, unsigned dirs)
 {
 	uint64_t before = c->dir[0].bytes + c->dir[1].bytes + c->dir[0].pending +
 			  c->dir[1].pending;
 	int err;
 
 	for (int d = 0; d < 2; d++) {
+		if (!(dirs & (1u << d)))
+			continue;
 		err = pump(w, c, d);
 		if (!err)
 			continue;
@@ -348,19 +361,40 @@ static void relay(struct worker *w, struct conn *c)
 		touch(w, c);
 }
 
+#define DIRS_BOTH	3u
+
 void conn_splice(struct worker *w, struct conn *c)
 {
-	relay(w, c);
+	relay(w, c, DIRS_BOTH);
 }
 
-static void connected(struct worker *w, struct conn *c)
+/* The directions an event on side's socket concerns: readable, its own;
+ * writable, the one towards it; errors and hang-ups, both. */
+static unsigned event_dirs(enum conn_side side, uint32_t events)
+{
+	unsigned dirs = 0;
+
+	if (events & (EPOLLERR | EPOLLHUP))
+		return DIRS_BOTH;
+	if (events & EPOLLIN)
+		dirs |= 1u << side;
+	if (events & EPOLLOUT)
+		dirs |= 1u << !side;
+	return dirs;
+}
+
+static void connected(struct worker *w, struct conn *c, uint32_t events)
 {
 	char why[96];
 	int err = 0;
 	socklen_t len = sizeof(err);
 
-	if (getsockopt(c->fd[SIDE_SERVER], SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+	/* Writable without an error: connected, no need to ask. */
+	if ((events & (EPOLLERR | EPOLLHUP)) &&
+	    getsockopt(c->fd[SIDE_SERVER], SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
+	if (events & (EPOLLERR | EPOLLHUP) && !err)
+		err = ECONNREFUSED;
 	if (err) {
 		snprintf(why, sizeof(why), "upstream connect failed: %s", strerror(err));
 		return conn_abort(w, c, why);
@@ -371,7 +405,9 @@ static void connected(struct worker *w, struct conn *c)
 	list_append(&w->active, c);
 	if (w->ctx->sockmap)
 		return sockmap_relay(w, c);
-	relay(w, c);
+	/* Most protocols have the client speak first: its bytes are likely
+	 * queued already.  The server's side waits for epoll. */
+	relay(w, c, 1u << SIDE_CLIENT);
 }
 
 void conn_event(struct worker *w, struct conn *c, enum conn_side side, uint32_t events)
@@ -379,9 +415,9 @@ void conn_event(struct worker *w, struct conn *c, enum conn_side side, uint32_t 
 	if (c->dead)
 		return;
 	if (c->connected)
-		return c->sm.on ? sockmap_event(w, c) : relay(w, c);
+		return c->sm.on ? sockmap_event(w, c) : relay(w, c, event_dirs(side, events));
 	if (side == SIDE_SERVER)
-		return connected(w, c);
+		return connected(w, c, events);
 	if (events & (EPOLLERR | EPOLLHUP))
 		conn_abort(w, c, "client left before the upstream connection was made");
 }

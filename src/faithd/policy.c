@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <bpf/bpf.h>
 
 #include "maps.h"
@@ -41,16 +42,62 @@ void sockaddr4_format(const struct sockaddr_in *sa, char *buf, size_t len)
 	snprintf(buf, len, "%s:%u", addr, ntohs(sa->sin_port));
 }
 
+/*
+ * A worker's memory of recent answers from the trie, so that a burst of
+ * connections to one faith prefix costs one bpf(2) call, not one each.
+ * Prefixes are at most /96, so the answer depends on the first 96 bits
+ * only.  An entry lives one second: a route change shows within that
+ * (and the datapath, not this, decides what is captured).
+ */
+#define PREFIX_CACHE_SLOTS	256
+#define PREFIX_CACHE_MS		1000
+
+struct prefix_cache_entry {
+	uint32_t addr[3];
+	int plen;		/* or -ENOENT */
+	uint64_t expires_ms;
+};
+
+static struct prefix_cache_entry prefix_cache[PREFIX_CACHE_SLOTS];
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+static struct prefix_cache_entry *prefix_cache_slot(const uint32_t a[3])
+{
+	uint64_t h = (a[0] * 0x9e3779b97f4a7c15ull) ^ (a[1] * 0xc2b2ae3d27d4eb4full) ^
+		     (a[2] * 0x165667b19e3779f9ull);
+
+	return &prefix_cache[(h >> 32) % PREFIX_CACHE_SLOTS];
+}
+
 /* The faith prefix holding addr: its length, or -errno (-ENOENT: none). */
 static int prefix_of(int prefixes_fd, const struct in6_addr *addr)
 {
 	struct faith_prefix_key key = { .prefixlen = 128 };
 	struct faith_prefix_value val;
+	struct prefix_cache_entry *e;
+	uint64_t now = monotonic_ms();
+	uint32_t a[3];
+	int err;
 
+	memcpy(a, addr, sizeof(a));
+	e = prefix_cache_slot(a);
+	if (e->expires_ms > now && !memcmp(e->addr, a, sizeof(a)))
+		return e->plen;
 	memcpy(key.addr, addr, sizeof(key.addr));
-	if (bpf_map_lookup_elem(prefixes_fd, &key, &val))
-		return -errno;
-	return val.prefixlen;
+	err = bpf_map_lookup_elem(prefixes_fd, &key, &val) ? -errno : 0;
+	if (err && err != -ENOENT)
+		return err;	/* not remembered */
+	memcpy(e->addr, a, sizeof(a));
+	e->plen = err ? err : (int)val.prefixlen;
+	e->expires_ms = now + PREFIX_CACHE_MS;
+	return e->plen;
 }
 
 static bool refuse(char *why, size_t len, const char *fmt, const char *arg)
