@@ -232,13 +232,17 @@ int conn_start(struct worker *w, int fd, const struct sockaddr_in6 *peer)
 	return 0;
 }
 
-/* Pass a FIN on once every byte before it is delivered. */
-static int pass_eof(struct worker *w, struct half *h, int dst)
+/*
+ * Pass a FIN on once every byte before it is delivered.  When the other
+ * direction is over too, the connection is closed at once, and close()
+ * sends the FIN: no shutdown() needed.
+ */
+static int pass_eof(struct worker *w, struct half *h, int dst, bool other_shut)
 {
 	if (!h->eof || h->pending || h->shut)
 		return 0;
 	pipe_put(w, h);
-	if (shutdown(dst, SHUT_WR) < 0 && errno != ENOTCONN)
+	if (!other_shut && shutdown(dst, SHUT_WR) < 0 && errno != ENOTCONN)
 		return -errno;
 	h->shut = true;
 	return 0;
@@ -291,7 +295,7 @@ static int pump(struct worker *w, struct conn *c, enum conn_side d)
 		pipe_put(w, h);
 	/* Also after a burst that ended on the FIN: nothing else would wake
 	 * this direction up again (no byte to read or write is left). */
-	return pass_eof(w, h, dst);
+	return pass_eof(w, h, dst, c->dir[!d].shut);
 }
 
 /* The epoll interest that follows from the state of both directions. */

@@ -257,6 +257,7 @@ static pid_t spawn(struct faithd_ctx *ctx, unsigned i)
 		return 0;
 	}
 	ctx->worker = i;
+	log_set_pid();
 	close(master_sigfd);
 	close_services(ctx->opts, (int)i);
 	_exit(faithd_worker(ctx));

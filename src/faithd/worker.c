@@ -284,16 +284,21 @@ int faithd_worker(struct faithd_ctx *ctx)
 	struct epoll_event ev[MAX_EVENTS];
 	int err;
 
+	log_batch(true);
 	err = worker_setup(&w);
 	if (err) {
 		log_err("worker %u: setting up its event loop: %s", ctx->worker,
 			strerror(-err));
 		worker_cleanup(&w);
+		log_batch(false);
 		return 1;
 	}
 	while (!w.stopping || w.nconns) {
-		int n = epoll_wait(w.epfd, ev, MAX_EVENTS, timers(&w));
+		int timeout = timers(&w), n;
 
+		/* Lines of this turn out before waiting. */
+		log_flush();
+		n = epoll_wait(w.epfd, ev, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR) {
 			log_err("epoll_wait: %s", strerror(errno));
 			break;
@@ -303,5 +308,6 @@ int faithd_worker(struct faithd_ctx *ctx)
 		bury(&w);
 	}
 	worker_cleanup(&w);
+	log_batch(false);
 	return 0;
 }
