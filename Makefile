@@ -93,8 +93,11 @@ $(BUILD)/faith-test%: tests/faith-test%.c $(BUILD)/libfaith-relay.a
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 # The end-to-end byte checker is plain sockets: no libbpf, no skeleton.
-$(BUILD)/faith-bytes: tests/faith-bytes.c | $(BUILD)
-	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS)
+FAITH_BYTES_SRCS := $(addprefix tests/faith-bytes/,main.c common.c serve.c \
+                    serve_conn.c send.c hold.c probe.c)
+
+$(BUILD)/faith-bytes: $(FAITH_BYTES_SRCS) tests/faith-bytes/*.h | $(BUILD)
+	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $(FAITH_BYTES_SRCS) -o $@ $(LDFLAGS)
 
 bench/empty.bpf.o: bench/empty.bpf.c
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
