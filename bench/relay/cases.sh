@@ -216,3 +216,49 @@ idle() {
 		rec mem.rsstotal "$rsstot"; rec mem.nproc "$nproc"
 	}
 }
+
+# fwdcost NAME STREAMS FIRST [-R]: the cost of faith to traffic it does not
+# capture.  One iperf3 run of FWD_SEGS x FWD_SEG seconds over routed IPv6
+# (TARGET, outside faith's prefixes) while fwdcost.py, on the router,
+# detaches and attaches faith every FWD_SEG seconds (starting FIRST) and
+# meters each segment after a short settling time.  Records per segment
+# (ROUND = the segment's number): fwd.NAME.att (1 attached, 0 detached),
+# .gbps, .bytes, .busy (machine CPU s), and for attached segments .cls,
+# .cap (faith's classified and captured counters), .progns, .progruns
+# (faith's TC program: run time and runs, kernel-accounted), .spanbytes
+# and .spansec (bytes sent and seconds over the attached span).
+fwdcost() {
+	local name=$1 streams=$2 first=$3 rev=${4:-} dev=eth1 t ipc
+	local out=$W/fwdcost-$name.out json=$W/iperf3-fwd-$name.json
+	# Client to server leaves the router by eth1, server to client by eth0.
+	[ -n "$rev" ] && dev=eth0
+	t=$(awk -v n="$FWD_SEGS" -v s="$FWD_SEG" 'BEGIN { printf "%d", n * s + 3 }')
+	bg "$NS_C" timeout $((t + 15)) iperf3 -c "$TARGET" -p 5201 -t "$t" -P "$streams" $rev -J >"$json" 2>&1
+	ipc=$BG
+	# Past the slow start before the first segment.
+	sleep 1.5
+	R "$HERE/fwdcost.py" "$TOP/faith-loader" "$FAITH_PIN_DIR/prog_tc" eth0 "$dev" \
+		"$FWD_SEGS" "$FWD_SEG" "$FWD_SETTLE" "$first" >"$out" 2>&1
+	wait "$ipc"
+	grep -q '"error"' "$json" && { note "iperf3 fwd.$name: $(grep '"error"' "$json" | head -1)"; iperf_server_restart; }
+	grep '^error\|^note\|Traceback' "$out" | while read -r l; do note "fwdcost $name: $l"; done
+	awk -v r="$ROUND" -v c="$CASE" -v n="$name" -v OFS='\t' '$1 == "seg" {
+		k = $2; att = ($3 == "attached")
+		print k, c, "fwd." n ".att", att
+		print k, c, "fwd." n ".gbps", $6
+		print k, c, "fwd." n ".bytes", $5
+		print k, c, "fwd." n ".busy", $7
+		if (att) {
+			print k, c, "fwd." n ".cls", $10; print k, c, "fwd." n ".cap", $11
+			print k, c, "fwd." n ".progns", $12; print k, c, "fwd." n ".progruns", $13
+			print k, c, "fwd." n ".spanbytes", $14
+			print k, c, "fwd." n ".spansec", $15
+		}
+	}' "$out" >>"$RAW"
+	echo "bench:   fwdcost $name: $(grep -c '^seg' "$out") segments" >&2
+}
+
+forwarding_cost() {
+	fwdcost up1 1 detached; fwdcost down1 1 attached -R
+	fwdcost up4 4 attached; fwdcost down4 4 detached -R
+}

@@ -10,6 +10,7 @@ RAW.tsv lines are "ROUND<TAB>CASE<TAB>METRIC<TAB>VALUE" (cases.sh, run.sh).
 import argparse
 import collections
 import os
+import random
 import re
 import statistics
 
@@ -100,20 +101,77 @@ class Results:
             for r, v in self.rounds(c, "mem.slab_per").items():
                 if d is not None:
                     self.val[(c, "mem.slab_net")][r] = v - d
-        # Forwarding cost: each round's attached run against the same round's
-        # direct run (paired: drifts of the machine between rounds cancel).
-        for t, _ in TPUT:
-            a, d = self.rounds("direct_attached", f"tput.{t}"), self.rounds("direct", f"tput.{t}")
-            for r in a:
-                if r in d and d[r]:
-                    self.val[("direct_attached", f"fwd.{t}")][r] = a[r] / d[r]
-
     def best_peer(self, metric, higher):
         meds = [(self.med(p, metric), p) for p in PEERS if p in self.cases and self.med(p, metric) is not None]
         if not meds:
             return None, None
         v, p = (max if higher else min)(meds)
         return p, v
+
+
+def fwdcost(res, t):
+    """The forwarding-cost test NAME t (fwdcost in cases.sh): its segments,
+    the throughput ratio attached/detached with a 95% bootstrap interval,
+    and faith's program's share of the machine's CPU.  None if not run."""
+    att = res.rounds("direct_attached", f"fwd.{t}.att")
+    if not att:
+        return None
+    g = res.rounds("direct_attached", f"fwd.{t}.gbps")
+    ks = sorted(k for k in att if k in g)
+    seq = [(bool(att[k]), g[k]) for k in ks]
+    A = [v for a, v in seq if a]
+    D = [v for a, v in seq if not a]
+    if not A or not D or not statistics.median(D):
+        return None
+    r = {"n_att": len(A), "n_det": len(D), "att": statistics.median(A), "det": statistics.median(D)}
+    r["ratio"] = r["att"] / r["det"]
+    # Bootstrap over cycles (neighbouring segments, one in each state):
+    # resampling whole cycles keeps each attached segment with the detached
+    # one next to it, so the interval is not widened by the machine's drift.
+    cyc = [seq[i:i + 2] for i in range(0, len(seq) - 1, 2)]
+    cyc = [c for c in cyc if len(c) == 2 and c[0][0] != c[1][0]]
+    rng = random.Random(1)
+    boot = []
+    for _ in range(4000):
+        pick = [rng.choice(cyc) for _ in cyc]
+        a = [v for c in pick for s, v in c if s]
+        d = [v for c in pick for s, v in c if not s]
+        if statistics.median(d):
+            boot.append(statistics.median(a) / statistics.median(d))
+    boot.sort()
+    r["lo"], r["hi"] = boot[int(0.025 * len(boot))], boot[int(0.975 * len(boot)) - 1]
+    # Each inner segment against the mean of its two neighbours (which are
+    # in the other state): attached/detached, linear drift cancelled.
+    loc = []
+    for i in range(1, len(seq) - 1):
+        n = (seq[i - 1][1] + seq[i + 1][1]) / 2
+        if n and seq[i][1]:
+            loc.append(seq[i][1] / n if seq[i][0] else n / seq[i][1])
+    if len(loc) >= 2:
+        q = statistics.quantiles(loc, n=4)
+        r["loc"], r["loc_q1"], r["loc_q3"] = statistics.median(loc), q[0], q[2]
+    # In situ: faith's program's run time (kernel-accounted) per byte sent,
+    # against the machine's busy CPU per byte in the attached windows.
+    ns = sum(res.rounds("direct_attached", f"fwd.{t}.progns").values())
+    runs = sum(res.rounds("direct_attached", f"fwd.{t}.progruns").values())
+    span = sum(res.rounds("direct_attached", f"fwd.{t}.spanbytes").values())
+    spansec = sum(res.rounds("direct_attached", f"fwd.{t}.spansec").values())
+    busy = sum(v for k, v in res.rounds("direct_attached", f"fwd.{t}.busy").items() if att.get(k))
+    wbytes = sum(v for k, v in res.rounds("direct_attached", f"fwd.{t}.bytes").items() if att.get(k))
+    cls = res.rounds("direct_attached", f"fwd.{t}.cls")
+    r["classified"] = sum(cls.values())
+    r["all_classified"] = bool(cls) and all(v > 0 for v in cls.values())
+    r["captured"] = sum(res.rounds("direct_attached", f"fwd.{t}.cap").values())
+    if ns and runs and span and spansec and busy and wbytes:
+        r["ns_run"] = ns / runs
+        r["bytes_run"] = span / runs
+        # Of the machine's busy CPU (per byte: the span against the windows),
+        # and of one CPU (the bottleneck when one core carries the path);
+        # the bound takes the larger.
+        r["share_busy"] = (ns / span) / (busy * 1e9 / wbytes)
+        r["share_cpu"] = ns / (spansec * 1e9)
+        r["share"] = max(r["share_busy"], r["share_cpu"])
+    return r
 
 
 def fmt(v, digits=2):
@@ -196,8 +254,22 @@ def targets(res):
         row(f, "kernel memory (slab) per idle connection ≤ haproxy's", res.med(f, "mem.slab_per"),
             res.med("haproxy", "mem.slab_per"), False, " B")
     for t, desc in TPUT:
-        row("direct_attached", f"forwarded IPv6 {desc}, faith attached ≥ 0.98× detached (paired per round)",
-            res.med("direct_attached", f"fwd.{t}"), 0.98, True, "×")
+        f = fwdcost(res, t)
+        if f is None:
+            continue
+        if "share" in f:
+            b = 1 - f["share"]
+            rows.append(("direct_attached", f"forwarded IPv6 {desc}: ≥ 0.98× without faith, from the CPU faith's "
+                         "classifier takes (kernel-accounted run time, in situ)",
+                         f"≥ {b:.4f}×", "0.98×", "**pass**" if b >= 0.98 else "**FAIL**",
+                         f"faith's program took {f['share'] * 100:.2f}% of the CPU"))
+        lo, hi = f["lo"], f["hi"]
+        verdict = "**pass**" if lo >= 0.98 else "**FAIL**" if hi < 0.98 else "inconclusive"
+        rows.append(("direct_attached", f"forwarded IPv6 {desc}: throughput attached ≥ 0.98× detached "
+                     "(faith switched every segment of one iperf3 run)",
+                     f"{f['ratio']:.3f}× (95% CI {lo:.2f}–{hi:.2f})", "0.98×", verdict,
+                     "the interval includes 0.98: this run cannot tell" if verdict == "inconclusive"
+                     else f"{(f['ratio'] / 0.98 - 1) * 100:+.0f}%"))
     return rows
 
 
@@ -216,7 +288,7 @@ def write_data(res, d):
     cases = [c for c in res.cases if c != "direct_attached"]
     with open(os.path.join(d, "throughput.dat"), "w") as f:
         f.write("# case up1 down1 up4 down4\n")
-        for c in res.cases:
+        for c in cases:
             v = [res.med(c, f"tput.{t}") for t, _ in TPUT]
             f.write(f'"{SHORT[c]}" ' + " ".join("NaN" if x is None else f"{x:.3f}" for x in v) + "\n")
     with open(os.path.join(d, "connrate.dat"), "w") as f:
@@ -233,7 +305,7 @@ def write_data(res, d):
             f.write(f'"{SHORT[c]}" ' + " ".join("NaN" if x is None else f"{max(x, 1):.1f}" for x in v) + "\n")
     with open(os.path.join(d, "cpu.dat"), "w") as f:
         f.write("# case relay machine\n")
-        for c in res.cases:
+        for c in cases:
             v = [res.med(c, "cpu.relay"), res.med(c, "cpu.machine")]
             f.write(f'"{SHORT[c]}" ' + " ".join("NaN" if x is None else f"{x:.3f}" for x in v) + "\n")
 
@@ -250,8 +322,8 @@ def main():
     res.derive()
     write_data(res, a.data)
     M = res.meta
-    cases = res.cases
-    relays = [c for c in cases if c != "direct_attached"]
+    cases = [c for c in res.cases if c != "direct_attached"]
+    relays = cases
     L = []
     w = L.append
     w("# faith relay benchmark: results\n")
@@ -361,17 +433,61 @@ def main():
     w("")
 
     w("## Cost to traffic faith does not capture\n")
-    w("iperf3 client → server over routed IPv6 (to 2001:db8:2::2) through the router, with `faith-loader attach "
-      "eth0` on the router's ingress, 64:ff9b::/96 loaded and keepfaith 1, against the same without faith "
-      "(the direct case). Ratio: attached / detached within the same round, median over rounds.\n")
-    w("| test | detached Gb/s | attached Gb/s | attached/detached (paired) | min | max |")
-    w("|---|---:|---:|---:|---:|---:|")
-    for t, desc in TPUT:
-        s = res.series("direct_attached", f"fwd.{t}")
-        w(f"| {desc} | {fmt(res.med('direct', f'tput.{t}'))} | {fmt(res.med('direct_attached', f'tput.{t}'))} | "
-          f"{fr(statistics.median(s)) if s else 'n/a'} | {fr(min(s)) if s else 'n/a'} | {fr(max(s)) if s else 'n/a'} |")
-    w("\nOn this shared 2-core machine run-to-run noise of a few percent is normal: a 0.98× target is within "
-      "it. The datapath micro-benchmark below measures the classifier's cost per packet directly.\n")
+    fw = {t: fwdcost(res, t) for t, _ in TPUT}
+    if not any(fw.values()):
+        w("Not measured in this run (the `direct_attached` case was not selected or did not run).\n")
+    else:
+        seg = (M.get("fwd") or "? ? ?").split()
+        w("Routed IPv6 from the client to 2001:db8:2::2 (outside faith's prefixes: forwarded, never captured) "
+          "through the router, with faith loaded there (64:ff9b::/96, keepfaith 1). One iperf3 run per test; "
+          f"during it faith is detached from and attached to the router's eth0 in turns, every {seg[1]} s, "
+          f"{seg[0]} segments; after each switch {seg[2]} s are left out, then the router's transmitted bytes "
+          "and the machine's CPU time are metered until the segment ends. bench/README.md explains the method.\n")
+        w("**End to end**: median Gb/s of the attached segments over the median of the detached ones; the "
+          "95% interval is a bootstrap over cycles (pairs of neighbouring segments); the local ratio is each "
+          "segment against the mean of its two neighbours (the other state), median and interquartile range.\n")
+        w("| test | segments att./det. | detached Gb/s | attached Gb/s | attached/detached | 95% CI | "
+          "local ratio (IQR) |")
+        w("|---|---:|---:|---:|---:|---:|---:|")
+        for t, desc in TPUT:
+            f = fw[t]
+            if not f:
+                w(f"| {desc} | not measured | | | | | |")
+                continue
+            lr = f"{f['loc']:.3f} ({f['loc_q1']:.2f}–{f['loc_q3']:.2f})" if "loc" in f else "n/a"
+            w(f"| {desc} | {f['n_att']}/{f['n_det']} | {fmt(f['det'])} | {fmt(f['att'])} | {f['ratio']:.3f}× | "
+              f"{f['lo']:.2f}–{f['hi']:.2f} | {lr} |")
+        w("\n**In situ**: the run time the kernel accounted to faith's TC program while it classified this "
+          "traffic (BPF run-time statistics, on for the test only), as a share of the whole machine's busy CPU "
+          "(per byte forwarded, against the busy CPU per byte of the same attached windows) and of one CPU "
+          "(run time per second: the share of the bottleneck when one core carries the path). On this "
+          "CPU-bound path, throughput with faith is at least (1 − the larger share) × without. Packets are "
+          "GSO aggregates: one classification per tens of KB forwarded (fewer bytes per packet server to "
+          "client: there faith classifies the client's ACKs). Not counted: the TC ingress hook's own work around the "
+          "program, and the statistics' own clock reads (which are counted against faith).\n")
+        w("| test | packets classified | captured | bytes forwarded per classified packet | classifier ns/packet | "
+          "classifier, % of the busy CPU | % of one CPU | throughput bound |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for t, desc in TPUT:
+            f = fw[t]
+            if not f:
+                continue
+            if "share" in f:
+                w(f"| {desc} | {f['classified']:,.0f} | {f['captured']:.0f} | {f['bytes_run']:,.0f} | "
+                  f"{f['ns_run']:.0f} | {f['share_busy'] * 100:.3f}% | {f['share_cpu'] * 100:.3f}% | ≥ {1 - f['share']:.4f}× |")
+            else:
+                w(f"| {desc} | {f['classified']:,.0f} | {f['captured']:.0f} | n/a | n/a | n/a | n/a | n/a |")
+        bad = [t for t in TPUT if fw[t[0]] and (not fw[t[0]]["all_classified"] or fw[t[0]]["captured"])]
+        if bad:
+            w("\n**Check failed**: " + "; ".join(f"{d}: some attached segment classified nothing or faith "
+                                             "captured packets" for _, d in bad) + ".")
+        else:
+            w("\nCheck: in every attached segment faith's counter of classified packets grew and nothing was "
+              "captured; `faith-loader status` showed eth0 attached, the prefix and keepfaith 1 at every attach.")
+        w("\nWhy both: per segment, throughput on this shared 2-core machine moves by about 25% (and so does "
+          "CPU per byte), from one second to the next, so even with the machine's drift cancelled a minute of "
+          "switching pins the end-to-end ratio down only to the interval above, wider than 2%. The in-situ "
+          "figure measures faith's own share directly, on the same traffic.\n")
 
     w("## Datapath micro-benchmark (bench_datapath)\n")
     dp = datapath_summary(a.datapath)

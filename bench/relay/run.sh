@@ -7,6 +7,9 @@
 #   ROUNDS [3]        rounds; each round runs every case once, in an order
 #                     rotated from round to round
 #   DUR [2]           seconds per iperf3 and wrk run
+#   FWD_SEGS [24]     segments of the forwarding-cost test (per iperf3 run),
+#   FWD_SEG [1]       their length in seconds, and
+#   FWD_SETTLE [0.2]  the seconds left out after each attach or detach
 #   CONNS [32]        wrk's concurrent connections
 #   IDLE_N [10000]    idle connections held for the memory test ...
 #   IDLE_FORK_N [500] ... and for relays that fork per connection (socat)
@@ -26,6 +29,9 @@ cd "$TOP" || exit 1
 
 ROUNDS=${ROUNDS:-3}
 DUR=${DUR:-2}
+FWD_SEGS=${FWD_SEGS:-24}
+FWD_SEG=${FWD_SEG:-1}
+FWD_SETTLE=${FWD_SETTLE:-0.2}
 CONNS=${CONNS:-32}
 # 10,000 idle connections, unless the hard limit on open files (20,000 in
 # some sandboxes, and not raisable without CAP_SYS_RESOURCE) would not let
@@ -84,6 +90,7 @@ needs() {
 	6tunnel) echo 6tunnel ;;
 	esac
 	[ "$1" = tproxy ] && echo nft
+	[ "$1" = direct_attached ] && echo bpftool
 	echo iperf3 wrk
 }
 missing() { local p; for p in $(needs "$1"); do command -v "$p" >/dev/null || echo "$p"; done; }
@@ -96,6 +103,7 @@ rec meta.cpu "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(nproc
 rec meta.mem "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 rec meta.rounds "$ROUNDS"
 rec meta.dur "$DUR"
+rec meta.fwd "$FWD_SEGS $FWD_SEG $FWD_SETTLE"
 rec meta.conns "$CONNS"
 rec meta.idle_n "$IDLE_N"
 rec meta.idle_fork_n "$IDLE_FORK_N"
@@ -146,8 +154,10 @@ run_case() {
 		;;
 	speed)
 		throughput
-		# The forwarding-cost case only needs the throughput.
-		[ "$CASE" = direct_attached ] || connrate
+		connrate
+		;;
+	fwdcost)
+		forwarding_cost
 		;;
 	esac
 	alive || note "the relay died during the $phase phase"
@@ -156,7 +166,10 @@ run_case() {
 
 # Two phases: memory first, while no TIME_WAIT sockets from the connection
 # rate test are around to expire and shrink the slab under the measurement.
-set -- $CASES
+# The forwarding-cost test (direct_attached) is not a round case: it runs
+# once at the end, faith attached and detached in turns within each of its
+# iperf3 runs (fwdcost in cases.sh).
+set -- $(echo " $CASES " | sed 's/ direct_attached / /')
 NC=$#
 for phase in memory speed; do
 	for ROUND in $(seq "$ROUNDS"); do
@@ -165,25 +178,16 @@ for phase in memory speed; do
 		for k in $(seq 0 $((NC - 1))); do
 			idx=$(( (k + ROUND - 1) % NC + 1 ))
 			CASE=${!idx}
-			[ "$phase" = memory ] && [ "$CASE" = direct_attached ] && continue
-			pair=$CASE
-			# The forwarding cost is a ratio of two noisy numbers: run
-			# direct and direct_attached back to back, the one or the
-			# other first on alternate rounds.
-			if [ "$phase" = speed ] && [[ " $CASES " == *" direct "* && " $CASES " == *" direct_attached "* ]]; then
-				case $CASE in
-				direct_attached) continue ;;
-				direct) pair="direct direct_attached"
-					[ $((ROUND % 2)) = 0 ] && pair="direct_attached direct" ;;
-				esac
-			fi
-			for CASE in $pair; do
-				echo "bench: $(( $(date +%s) - START ))s: $phase round $ROUND/$ROUNDS: $CASE" >&2
-				run_case "$phase"
-			done
+			echo "bench: $(( $(date +%s) - START ))s: $phase round $ROUND/$ROUNDS: $CASE" >&2
+			run_case "$phase"
 		done
 	done
 done
+if [[ " $CASES " == *" direct_attached "* ]]; then
+	ROUND=0 CASE=direct_attached
+	echo "bench: $(( $(date +%s) - START ))s: forwarding cost: faith attached and detached every ${FWD_SEG} s" >&2
+	run_case fwdcost
+fi
 ROUND=0 CASE=-
 rec meta.seconds "$(( $(date +%s) - START ))"
 
