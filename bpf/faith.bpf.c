@@ -283,6 +283,12 @@ static __always_inline enum faith_verdict classify(void *data, void *end,
 	    sizeof(*eth) + sizeof(*ip6) + bpf_ntohs(ip6->payload_len) > pkt_len)
 		return FAITH_MALFORMED;
 
+	/* The common case first: TCP right after the IPv6 header. */
+	if (ip6->nexthdr == IPPROTO_TCP) {
+		if ((void *)(ip6 + 1) + sizeof(struct tcphdr) > end)
+			return FAITH_MALFORMED;
+		return in_faith_prefix(&ip6->daddr) ? FAITH_TCP : FAITH_PASS;
+	}
 	proto = skip_ext_hdrs(&c, ip6->nexthdr, &later_frag);
 	if (proto < 0)
 		return FAITH_MALFORMED;
