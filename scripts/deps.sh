@@ -1,9 +1,11 @@
 #!/bin/sh
 # Install what faith needs to build, test and demo, from Debian's archive.
+# With arguments, install those packages instead (scripts/bench-deps.sh).
 set -eu
 PKGS="make gcc libc6-dev clang llvm libbpf-dev libelf-dev zlib1g-dev
       linux-libc-dev bpftool iproute2 util-linux socat python3 curl
       procps valgrind nginx-light"
+[ $# -gt 0 ] && PKGS="$*"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
@@ -13,8 +15,9 @@ done
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-# Packages such as nginx start their service when installed; the tests run
-# their own instances in network namespaces, so keep the host's stopped.
+# Packages such as nginx, haproxy and iperf3 start their service when
+# installed; tests and benchmarks run their own instances in network
+# namespaces, so keep the host's stopped.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 	chmod 755 /usr/sbin/policy-rc.d

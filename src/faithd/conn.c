@@ -420,10 +420,8 @@ void conn_event(struct worker *w, struct conn *c, enum conn_side side, uint32_t 
 		return;
 	if (c->connected)
 		return c->sm.on ? sockmap_event(w, c) : relay(w, c, event_dirs(side, events));
-	if (side == SIDE_SERVER)
-		return connected(w, c, events);
-	if (events & (EPOLLERR | EPOLLHUP))
-		conn_abort(w, c, "client left before the upstream connection was made");
+	/* Until then only the upstream socket is watched. */
+	connected(w, c, events);
 }
 
 void conn_expire(struct worker *w, struct conn *c)

@@ -32,6 +32,7 @@
 
 #include "faith_relay.h"
 #include "maps.h"
+#include "util.h"
 #include "faithd/conf.h"
 #include "faithd/faithd.h"
 #include "faithd/connlimits.h"
@@ -56,14 +57,22 @@ static void raise_nofile(void)
 	}
 }
 
+/* Open faith's pinned object name; path gets its full name. */
+static int open_pin(const char *pin_dir, const char *name, char *path, size_t len)
+{
+	if (!path_join(path, len, faith_relay_pin_dir(pin_dir), name)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return bpf_obj_get(path);
+}
+
 static int open_prefixes(const char *pin_dir)
 {
 	char path[PATH_MAX];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", faith_relay_pin_dir(pin_dir),
-		 FAITH_PIN_PREFIXES);
-	fd = bpf_obj_get(path);
+	fd = open_pin(pin_dir, FAITH_PIN_PREFIXES, path, sizeof(path));
 	if (fd < 0)
 		log_err("opening %s: %s%s", path, strerror(errno),
 			errno == ENOENT ? " (is faith loaded? faith-loader attach IFACE)" : "");
@@ -116,9 +125,7 @@ static int check_free(const struct faithd_opts *o, uint16_t port)
 	__u64 cookie;
 	int fd, taken;
 
-	snprintf(path, sizeof(path), "%s/%s", faith_relay_pin_dir(o->pin_dir),
-		 FAITH_PIN_RELAYS);
-	fd = bpf_obj_get(path);
+	fd = open_pin(o->pin_dir, FAITH_PIN_RELAYS, path, sizeof(path));
 	if (fd < 0)
 		return 0;	/* registering says why */
 	taken = bpf_map_lookup_elem(fd, &key, &cookie) == 0;

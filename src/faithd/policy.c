@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <bpf/bpf.h>
 
 #include "maps.h"
@@ -25,6 +24,7 @@
 #include "faithd/addrmap.h"
 #include "faithd/conf.h"
 #include "faithd/policy.h"
+#include "faithd/worker.h"
 
 void sockaddr6_format(const struct sockaddr_in6 *sa, char *buf, size_t len)
 {
@@ -60,14 +60,6 @@ struct prefix_cache_entry {
 
 static struct prefix_cache_entry prefix_cache[PREFIX_CACHE_SLOTS];
 
-static uint64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
-}
-
 static struct prefix_cache_entry *prefix_cache_slot(const uint32_t a[3])
 {
 	uint64_t h = (a[0] * 0x9e3779b97f4a7c15ull) ^ (a[1] * 0xc2b2ae3d27d4eb4full) ^
@@ -82,7 +74,7 @@ static int prefix_of(int prefixes_fd, const struct in6_addr *addr)
 	struct faith_prefix_key key = { .prefixlen = 128 };
 	struct faith_prefix_value val;
 	struct prefix_cache_entry *e;
-	uint64_t now = monotonic_ms();
+	uint64_t now = now_ms();
 	uint32_t a[3];
 	int err;
 
