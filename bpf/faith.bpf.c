@@ -26,6 +26,8 @@
 #include "../src/maps.h"
 
 #define AF_INET6	10
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
 /* Headers walked before the upper-layer protocol; bounded for the verifier. */
 #define MAX_EXT_HDRS	6
 /* Bytes the TC program pulls into the linear area when headers are not. */
@@ -153,9 +155,9 @@ static __always_inline int in_faith_words(__u64 w0, __u64 w1)
 	const __u64 *tbl = (const __u64 *)pindex[active];
 	__u32 n = 0;
 
-	if (half->nlens > FAITH_PINDEX_LENS)
+	if (unlikely(half->nlens > FAITH_PINDEX_LENS))
 		return in_faith_trie(w0, w1);
-	if (!half->nlens)
+	if (unlikely(!half->nlens))
 		return 0;
 #pragma unroll
 	for (int i = 0; i < FAITH_PINDEX_DEPTH; i++) {
@@ -164,7 +166,7 @@ static __always_inline int in_faith_words(__u64 w0, __u64 w1)
 		__u32 h = faith_pindex_hash(k0, k1);
 		int r = bucket_find(tbl + faith_pindex_bucket1(h) * 8, k0, k1);
 
-		if (r < 0) {
+		if (unlikely(r < 0)) {
 			r = bucket_find(tbl + faith_pindex_bucket2(h) * 8, k0, k1);
 			r = r < 0 ? 0 : r;
 		}
@@ -274,7 +276,9 @@ static __always_inline enum faith_verdict classify(void *data, void *end,
 	enum faith_verdict verdict;
 	int proto, later_frag;
 
-	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IPV6))
+	/* h_proto as one 16-bit load (struct ethhdr is packed: byte loads). */
+	if ((void *)(eth + 1) > end ||
+	    *(__be16 *)((__u8 *)data + 12) != bpf_htons(ETH_P_IPV6))
 		return FAITH_PASS;
 	if ((void *)(ip6 + 1) > end || ip6->version != 6)
 		return FAITH_MALFORMED;
@@ -284,7 +288,7 @@ static __always_inline enum faith_verdict classify(void *data, void *end,
 		return FAITH_MALFORMED;
 
 	/* The common case first: TCP right after the IPv6 header. */
-	if (ip6->nexthdr == IPPROTO_TCP) {
+	if (likely(ip6->nexthdr == IPPROTO_TCP)) {
 		if ((void *)(ip6 + 1) + sizeof(struct tcphdr) > end)
 			return FAITH_MALFORMED;
 		return in_faith_prefix(&ip6->daddr) ? FAITH_TCP : FAITH_PASS;
@@ -306,34 +310,34 @@ static __always_inline enum faith_verdict classify(void *data, void *end,
 	return in_faith_prefix(&ip6->daddr) ? verdict : FAITH_PASS;
 }
 
-/* Count the verdict and apply the keepfaith gate: FAITH_PASS when closed. */
+/*
+ * Count the verdict and apply the keepfaith gate: FAITH_PASS when closed.
+ * Otherwise *ctlp is the control block, for the mark.
+ */
 static __always_inline enum faith_verdict account(enum faith_verdict verdict,
 						  struct faith_control **ctlp)
 {
 	struct faith_stats *st = stats_get();
 	struct faith_control *ctl;
 
-	if (st)
-		st->packets++;
+	if (unlikely(!st))
+		return FAITH_PASS;
+	st->packets++;
 	if (verdict == FAITH_PASS)
 		return FAITH_PASS;
-	if (verdict == FAITH_MALFORMED) {
-		if (st)
-			st->malformed++;
+	if (unlikely(verdict == FAITH_MALFORMED)) {
+		st->malformed++;
 		return FAITH_PASS;
 	}
 	ctl = control_get();
-	if (!ctl || !ctl->keepfaith) {
-		if (st)
-			st->gated_off++;
+	if (unlikely(!ctl || !ctl->keepfaith)) {
+		st->gated_off++;
 		return FAITH_PASS;
 	}
-	if (st) {
-		if (verdict == FAITH_TCP)
-			st->tcp_captured++;
-		else
-			st->icmp_captured++;
-	}
+	if (verdict == FAITH_TCP)
+		st->tcp_captured++;
+	else
+		st->icmp_captured++;
 	*ctlp = ctl;
 	return verdict;
 }
@@ -342,25 +346,26 @@ static __always_inline enum faith_verdict classify_skb(struct __sk_buff *skb)
 {
 	enum faith_verdict verdict;
 
-	verdict = classify((void *)(long)skb->data,
-			   (void *)(long)skb->data_end, skb->len);
-	/* Headers outside the linear area: pull them in and look again. */
-	if (verdict == FAITH_MALFORMED &&
-	    skb->data_end - skb->data < skb->len &&
-	    skb->data_end - skb->data < PULL_LEN) {
-		bpf_skb_pull_data(skb, skb->len < PULL_LEN ? skb->len : PULL_LEN);
+	/* Headers outside the linear area: pull them in and look again.  A
+	 * loop, not two inlined copies of the classifier: half the code. */
+#pragma nounroll
+	for (int pulled = 0;; pulled = 1) {
 		verdict = classify((void *)(long)skb->data,
 				   (void *)(long)skb->data_end, skb->len);
+		if (verdict != FAITH_MALFORMED || pulled ||
+		    skb->data_end - skb->data >= skb->len ||
+		    skb->data_end - skb->data >= PULL_LEN)
+			return verdict;
+		bpf_skb_pull_data(skb, skb->len < PULL_LEN ? skb->len : PULL_LEN);
 	}
-	return verdict;
 }
 
 SEC("tc")
 int faith_tc(struct __sk_buff *skb)
 {
-	struct faith_control *ctl = NULL;
+	struct faith_control *ctl;
 
-	if (account(classify_skb(skb), &ctl) != FAITH_PASS && ctl)
+	if (account(classify_skb(skb), &ctl) != FAITH_PASS)
 		skb->mark = ctl->mark;
 	return TC_ACT_UNSPEC;
 }
@@ -370,7 +375,7 @@ int faith_xdp(struct xdp_md *xdp)
 {
 	void *data = (void *)(long)xdp->data;
 	void *end = (void *)(long)xdp->data_end;
-	struct faith_control *ctl = NULL;
+	struct faith_control *ctl;
 	struct faith_meta *meta;
 	enum faith_verdict verdict;
 
