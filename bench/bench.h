@@ -114,6 +114,7 @@ struct bench_case {
 
 struct result {
 	double median, delta;
+	double quiet;		/* min(case) - min(its empty program) */
 	uint32_t min;
 	bool skip, bad, baseline;
 };

@@ -252,8 +252,19 @@ static double median_dbl(double *v, size_t n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* Median and minimum of a case, and the median of its per-round
- * differences from its baseline (paired: same round, same conditions). */
+static uint32_t min_u32(const uint32_t *v, uint32_t n)
+{
+	uint32_t m = v[0];
+
+	for (uint32_t i = 1; i < n; i++)
+		if (v[i] < m)
+			m = v[i];
+	return m;
+}
+
+/* Median and minimum of a case, the median of its per-round differences
+ * from its baseline (paired: same round, same conditions), and the
+ * difference of the two minima (each program in its quietest round). */
 struct result summarize(const struct bench_case *cases, int i,
 			uint32_t rounds)
 {
@@ -280,6 +291,7 @@ struct result summarize(const struct bench_case *cases, int i,
 		for (uint32_t r = 0; r < rounds; r++)
 			d[r] = (double)c->ns[r] - cases[c->baseline].ns[r];
 		res.delta = median_dbl(d, rounds);
+		res.quiet = (double)res.min - min_u32(cases[c->baseline].ns, rounds);
 	}
 	free(sorted);
 	free(d);
