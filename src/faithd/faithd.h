@@ -47,6 +47,7 @@ struct faithd_opts {
 	bool to_syslog;
 	bool debug;
 	enum faithd_datapath datapath;
+	bool cpu_affinity;	/* pin worker i to the i-th allowed CPU */
 	unsigned nservices;
 	struct faithd_service services[FAITHD_MAX_SERVICES];
 };

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  -f, --config FILE          access rules (default %s; a missing\n"
 		"                             default file means: every source may relay)\n"
-		"  -w, --workers N            worker processes (default: one per CPU)\n"
+		"  -w, --workers N            worker processes (default: one per usable CPU)\n"
 		"  -u, --user USER            run as USER once the sockets are registered\n"
 		"                             (default %s; '' keeps the current user)\n"
 		"  -t, --connect-timeout SEC  upstream connect timeout (default 10)\n"
@@ -41,6 +42,10 @@ static void usage(FILE *out)
 		"      --datapath PATH        how bytes move: 'splice' (splice() in the workers,\n"
 		"                             the default) or 'sockmap' (a BPF sockmap program\n"
 		"                             relays in the kernel)\n"
+		"      --cpu-affinity MODE    'auto' (the default): pin worker i to the i-th CPU\n"
+		"                             faithd may use and hand it the connections whose\n"
+		"                             packets that CPU receives; 'none': let the\n"
+		"                             scheduler place the workers\n"
 		"      --pin-dir DIR          faith's pin directory (default $FAITH_PIN_DIR or\n"
 		"                             /sys/fs/bpf/faith)\n"
 		"  -F, --foreground           do not detach; log to stderr (for systemd)\n"
@@ -147,6 +152,7 @@ static int parse_args(struct faithd_opts *o, int argc, char **argv)
 		{ "max-per-source", required_argument, NULL, 'M' },
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "datapath", required_argument, NULL, 'D' },
+		{ "cpu-affinity", required_argument, NULL, 'A' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "syslog", no_argument, NULL, 's' },
 		{ "debug", no_argument, NULL, 'd' },
@@ -201,6 +207,14 @@ static int parse_args(struct faithd_opts *o, int argc, char **argv)
 			else
 				err = bad("--datapath: '%s': 'splice' or 'sockmap'", optarg);
 			break;
+		case 'A':
+			if (!strcmp(optarg, "auto"))
+				o->cpu_affinity = true;
+			else if (!strcmp(optarg, "none"))
+				o->cpu_affinity = false;
+			else
+				err = bad("--cpu-affinity: '%s': 'auto' or 'none'", optarg);
+			break;
 		case 'F':
 			o->foreground = true;
 			break;
@@ -247,6 +261,17 @@ int faithd_load_conf(const struct faithd_opts *o, struct faithd_conf **out)
 	return ret;
 }
 
+/* CPUs faithd may run on (its affinity mask: a cpuset, systemd's
+ * CPUAffinity=, taskset), else the online ones. */
+static long usable_cpus(void)
+{
+	cpu_set_t set;
+
+	if (!sched_getaffinity(0, sizeof(set), &set))
+		return CPU_COUNT(&set);
+	return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 int main(int argc, char **argv)
 {
 	struct faithd_opts o = {
@@ -255,8 +280,9 @@ int main(int argc, char **argv)
 		.connect_timeout_ms = 10000,
 		.idle_timeout_s = 3600,
 		.grace_s = 10,
+		.cpu_affinity = true,
 	};
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long cpus = usable_cpus();
 	int err;
 
 	err = parse_args(&o, argc, argv);

@@ -11,11 +11,13 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -234,6 +236,41 @@ static void bury(struct worker *w)
 	}
 }
 
+/*
+ * --cpu-affinity auto: run on one CPU, the worker-th (modulo) of those
+ * faithd may use, and ask the kernel (SO_INCOMING_CPU, which reuseport
+ * selection honours since Linux 6.1) for the connections whose packets
+ * that CPU handles: a connection's softirq work, its accept and its relay
+ * then share a cache.  Failing that is no error: the worker runs unpinned.
+ */
+static void pin_to_cpu(struct worker *w)
+{
+	const struct faithd_opts *o = w->ctx->opts;
+	unsigned nth, seen = 0;
+	cpu_set_t allowed, one;
+	int cpu;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) || !CPU_COUNT(&allowed))
+		return;
+	nth = w->ctx->worker % (unsigned)CPU_COUNT(&allowed);
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &allowed) && seen++ == nth)
+			break;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one)) {
+		log_err("worker %u: pinning to CPU %d: %s", w->ctx->worker, cpu,
+			strerror(errno));
+		return;
+	}
+	for (unsigned i = 0; i < o->nservices; i++)
+		if (setsockopt(o->services[i].fd[w->ctx->worker], SOL_SOCKET,
+			       SO_INCOMING_CPU, &cpu, sizeof(cpu)))
+			log_debug("worker %u: SO_INCOMING_CPU %d: %s",
+				  w->ctx->worker, cpu, strerror(errno));
+	log_debug("worker %u: on CPU %d", w->ctx->worker, cpu);
+}
+
 static int worker_setup(struct worker *w)
 {
 	struct faithd_opts *o = w->ctx->opts;
@@ -259,6 +296,8 @@ static int worker_setup(struct worker *w)
 			      &e) < 0)
 			return -errno;
 	}
+	if (o->cpu_affinity)
+		pin_to_cpu(w);
 	w->accepting = true;
 	return 0;
 }

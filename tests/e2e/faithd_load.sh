@@ -3,7 +3,8 @@
 # its descriptors back to idle afterwards; running out of descriptors
 # (EMFILE) without crashing; connection limits; a worker that dies is
 # restarted; SIGTERM stops accepting, lets open connections finish within
-# the grace period, then exits.
+# the grace period, then exits; each worker on a CPU of its own, serving
+# the connections that CPU receives (--cpu-affinity).
 . "$(dirname "$0")/lib.sh"
 need_root
 topo_up
@@ -31,7 +32,8 @@ hold() {
 }
 release() { exec 7>&-; wait "$HOLD_PID"; HOLD_RC=$?; }
 
-start_faithd -f "$TMP/faithd.conf" -w 2 all
+# Unpinned: SO_REUSEPORT alone spreads one client's connections.
+start_faithd -f "$TMP/faithd.conf" -w 2 --cpu-affinity none all
 idle=$(workers_fds)
 hold 1000 --timeout 30
 if wait_for "$HOLD_OUT" '^held 1000' 300; then
@@ -130,4 +132,41 @@ check "idle timeout (-i 1): the idle connections are closed" \
 release
 check "... and the client saw them go" grep -q 'dropped while held' "$HOLD_OUT"
 stop_faithd
+
+# --cpu-affinity auto (the default): worker i runs on the i-th CPU faithd
+# may use and gets the connections that CPU receives.  A veth delivers a
+# packet on the sender's CPU, so a client pinned to CPU k is served by the
+# worker on CPU k.
+allowed_cpus() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status"; }
+cpus=($(taskset -c -p $$ | sed 's/.*: //' | tr ',' '\n' |
+	awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) print c }'))
+if [ "${#cpus[@]}" -lt 2 ]; then
+	echo "skip - CPU affinity: needs 2 CPUs, this test may use ${#cpus[@]}"
+else
+	start_faithd -f "$TMP/faithd.conf" -w 2 all
+	declare -A on_cpu=()
+	for w in $(faithd_workers); do on_cpu[$(allowed_cpus "$w")]=$w; done
+	check "--cpu-affinity auto: worker 1 on CPU ${cpus[0]}, worker 2 on CPU ${cpus[1]} ($(for c in "${!on_cpu[@]}"; do printf 'CPU %s: pid %s; ' "$c" "${on_cpu[$c]}"; done))" \
+		test -n "${on_cpu[${cpus[0]}]:-}" -a -n "${on_cpu[${cpus[1]}]:-}"
+	for cpu in "${cpus[0]}" "${cpus[1]}"; do
+		w=${on_cpu[$cpu]:-none}
+		before=$(grep -c "^faithd\[$w\]: .* -> 192.0.2.2:7001: closed" "$FAITHD_LOG")
+		for i in $(seq 10); do
+			taskset -c "$cpu" nsenter --net="/run/netns/$NS_C" \
+				"$BYTES" send 64:ff9b::c000:202 7001 100 100 >/dev/null || break
+		done
+		sleep 0.3
+		after=$(grep -c "^faithd\[$w\]: .* -> 192.0.2.2:7001: closed" "$FAITHD_LOG")
+		check "10 connections from a client on CPU $cpu: all relayed by the worker on CPU $cpu (it logged $((after - before)))" \
+			test "$((after - before))" = 10
+	done
+	stop_faithd
+	start_faithd -f "$TMP/faithd.conf" -w 2 --cpu-affinity none all
+	mine=$(allowed_cpus $$)
+	for w in $(faithd_workers); do
+		check "--cpu-affinity none: worker $w may run on every CPU ($mine)" \
+			test "$(allowed_cpus "$w")" = "$mine"
+	done
+	stop_faithd
+fi
 finish

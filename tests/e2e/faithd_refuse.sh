@@ -99,6 +99,8 @@ expect 2 "unknown service: usage error" R "$FAITHD" -F nosuchservice
 said "nosuchservice" "... naming it"
 expect 2 "a bad number of workers: usage error" R "$FAITHD" -F -w 0 all
 expect 2 "a bad timeout: usage error" R "$FAITHD" -F -t 1x all
+expect 2 "a bad --cpu-affinity: usage error" R "$FAITHD" -F --cpu-affinity some all
+said "--cpu-affinity: 'some': 'auto' or 'none'" "... naming the value and the choices"
 expect 2 "BSD's serverpath is refused clearly" R "$FAITHD" -F telnet /usr/libexec/telnetd
 said "serverpath" "... saying why"
 finish
