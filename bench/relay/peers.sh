@@ -102,9 +102,10 @@ faith_start() {
 	TARGET=64:ff9b::c000:202
 }
 # shellcheck disable=SC2086
-peer_start_faith() { faith_start faith ${FAITHD_ARGS:-}; }
+# --cpu-affinity auto: a veth delivers on the sender's CPU, as RSS would.
+peer_start_faith() { faith_start faith --cpu-affinity auto ${FAITHD_ARGS:-}; }
 # shellcheck disable=SC2086
-peer_start_faith_sockmap() { faith_start faith_sockmap --datapath sockmap ${FAITHD_ARGS:-}; }
+peer_start_faith_sockmap() { faith_start faith_sockmap --datapath sockmap --cpu-affinity auto ${FAITHD_ARGS:-}; }
 
 # --- haproxy, TCP mode, splicing, 2 threads -------------------------------
 haproxy_conf() {

@@ -17,7 +17,7 @@ import statistics
 LABEL = {
     "direct": "direct (routed IPv6, no relay)",
     "direct_attached": "direct, faith attached (not captured)",
-    "faith": "faith (faithd, splice)",
+    "faith": "faith (faithd, splice, --cpu-affinity auto)",
     "faith_sockmap": "faith (faithd --datapath sockmap)",
     "haproxy": "haproxy 2.6 (TCP, splice, 2 threads)",
     "tproxy": "nftables TPROXY + haproxy",

@@ -42,10 +42,10 @@ static void usage(FILE *out)
 		"      --datapath PATH        how bytes move: 'splice' (splice() in the workers,\n"
 		"                             the default) or 'sockmap' (a BPF sockmap program\n"
 		"                             relays in the kernel)\n"
-		"      --cpu-affinity MODE    'auto' (the default): pin worker i to the i-th CPU\n"
+		"      --cpu-affinity MODE    'none' (the default): the scheduler places the\n"
+		"                             workers; 'auto': pin worker i to the i-th CPU\n"
 		"                             faithd may use and hand it the connections whose\n"
-		"                             packets that CPU receives; 'none': let the\n"
-		"                             scheduler place the workers\n"
+		"                             packets that CPU receives (for NICs with RSS)\n"
 		"      --pin-dir DIR          faith's pin directory (default $FAITH_PIN_DIR or\n"
 		"                             /sys/fs/bpf/faith)\n"
 		"  -F, --foreground           do not detach; log to stderr (for systemd)\n"
@@ -280,7 +280,6 @@ int main(int argc, char **argv)
 		.connect_timeout_ms = 10000,
 		.idle_timeout_s = 3600,
 		.grace_s = 10,
-		.cpu_affinity = true,
 	};
 	long cpus = usable_cpus();
 	int err;

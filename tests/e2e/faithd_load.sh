@@ -133,7 +133,7 @@ release
 check "... and the client saw them go" grep -q 'dropped while held' "$HOLD_OUT"
 stop_faithd
 
-# --cpu-affinity auto (the default): worker i runs on the i-th CPU faithd
+# --cpu-affinity auto: worker i runs on the i-th CPU faithd
 # may use and gets the connections that CPU receives.  A veth delivers a
 # packet on the sender's CPU, so a client pinned to CPU k is served by the
 # worker on CPU k.
@@ -143,7 +143,7 @@ cpus=($(taskset -c -p $$ | sed 's/.*: //' | tr ',' '\n' |
 if [ "${#cpus[@]}" -lt 2 ]; then
 	echo "skip - CPU affinity: needs 2 CPUs, this test may use ${#cpus[@]}"
 else
-	start_faithd -f "$TMP/faithd.conf" -w 2 all
+	start_faithd -f "$TMP/faithd.conf" -w 2 --cpu-affinity auto all
 	declare -A on_cpu=()
 	for w in $(faithd_workers); do on_cpu[$(allowed_cpus "$w")]=$w; done
 	check "--cpu-affinity auto: worker 1 on CPU ${cpus[0]}, worker 2 on CPU ${cpus[1]} ($(for c in "${!on_cpu[@]}"; do printf 'CPU %s: pid %s; ' "$c" "${on_cpu[$c]}"; done))" \
@@ -161,10 +161,10 @@ else
 			test "$((after - before))" = 10
 	done
 	stop_faithd
-	start_faithd -f "$TMP/faithd.conf" -w 2 --cpu-affinity none all
+	start_faithd -f "$TMP/faithd.conf" -w 2 all
 	mine=$(allowed_cpus $$)
 	for w in $(faithd_workers); do
-		check "--cpu-affinity none: worker $w may run on every CPU ($mine)" \
+		check "default (--cpu-affinity none): worker $w may run on every CPU ($mine)" \
 			test "$(allowed_cpus "$w")" = "$mine"
 	done
 	stop_faithd
