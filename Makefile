@@ -133,14 +133,19 @@ bench: all $(BUILD)/bench_datapath
 	scripts/bench-deps.sh
 	bench/relay/run.sh
 
+# Sanitizer builds replace the normal ones in place: rebuild those after
+# (pass or fail), so that install, tests and valgrind never run them.
 check-asan:
 	$(MAKE) clean
-	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" test
+	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" test; \
+		rc=$$?; $(MAKE) clean >/dev/null; $(MAKE) all $(TEST_BINS) >/dev/null; exit $$rc
 
 # faith-loader under valgrind through the life-cycle and CLI tests, and
 # faithd (master and workers) through its relay and refusal tests: any
 # memory error or leak fails a check.
 check-valgrind: all $(TEST_BINS)
+	@if nm faithd faith-loader 2>/dev/null | grep -q __asan_init; then \
+		echo "check-valgrind: faithd or faith-loader is a sanitizer build: make clean all first" >&2; exit 1; fi
 	FAITH_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
 		tests/run.sh tests/e2e/lifecycle.sh tests/e2e/cli.sh
 	FAITHD_WRAP="valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite" \
