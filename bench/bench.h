@@ -33,7 +33,8 @@
  * generated prefixes, but in none of them. */
 #define NEAR_DST		"2001:db8:ffff::1"
 /* A destination in none of the generated prefixes' /32s (a public DNS
- * server): its trie walk leaves the populated subtrees near the root. */
+ * server): the index's /32 filter answers it with no probe (and a trie
+ * walk leaves the populated subtrees near the root). */
 #define FAR_DST			"2001:4860:4860::8888"
 #define MATCH_DST		"64:ff9b::c000:202"
 
@@ -65,6 +66,7 @@ struct lookup {
 	uint32_t depth;		/* the most probes a lookup makes */
 	uint32_t root;		/* the length probed first */
 	uint32_t deepest;	/* a length at the end of the longest search */
+	bool filtered;		/* the /32 filter in front of the probes */
 	double rebuild_ms;	/* faith_pindex_rebuild() took */
 };
 

@@ -223,6 +223,7 @@ static int read_lookup(struct bench *b)
 	}
 	b->lookup.nlens = half.nlens;
 	b->lookup.depth = half.depth;
+	b->lookup.filtered = half.filtered;
 	b->lookup.root = b->lookup.deepest = 0;
 	if (!lookup_is_index(&b->lookup) || !half.nlens)
 		return 0;
@@ -282,8 +283,9 @@ void lookup_text(const struct lookup *l, char *buf, size_t len)
 	n = snprintf(buf, len, "index, %u length%s", l->nlens,
 		     l->nlens == 1 ? "" : "s");
 	if (l->nlens && n > 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, ", at most %u probe%s (first /%u)",
-			 l->depth, l->depth == 1 ? "" : "s", l->root);
+		snprintf(buf + n, len - (size_t)n, ", %sat most %u probe%s (first /%u)",
+			 l->filtered ? "/32 filter, " : "", l->depth,
+			 l->depth == 1 ? "" : "s", l->root);
 }
 
 /* The generated prefix the "match generated" case aims at: one of the

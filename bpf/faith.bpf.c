@@ -159,6 +159,12 @@ static __always_inline int in_faith_words(__u64 w0, __u64 w1)
 		return in_faith_trie(w0, w1);
 	if (unlikely(!half->nlens))
 		return 0;
+	if (half->filtered) {
+		__u32 bit = faith_pindex_filter_bit(faith_pindex_top32(w0));
+
+		if (!((half->filter[bit / 64] >> (bit % 64)) & 1))
+			return 0;
+	}
 #pragma unroll
 	for (int i = 0; i < FAITH_PINDEX_DEPTH; i++) {
 		const struct faith_pindex_node *nd = &half->node[n];

@@ -121,13 +121,15 @@ static void show_lookup(const struct faith_cli *cli, const struct faith_objs *o)
 		if (!trie) {
 			json_u64("prefix_lengths", half.nlens);
 			json_u64("max_probes", half.depth);
+			json_bool("filter_32", half.filtered);
 		}
 	} else if (trie) {
 		printf("lookup: LPM trie (the prefix index's table is full)\n");
 	} else {
-		printf("lookup: index (%u prefix length%s, at most %u probe%s)\n",
+		printf("lookup: index (%u prefix length%s, at most %u probe%s%s)\n",
 		       half.nlens, half.nlens == 1 ? "" : "s", half.depth,
-		       half.depth == 1 ? "" : "s");
+		       half.depth == 1 ? "" : "s",
+		       half.filtered ? ", /32 filter" : "");
 	}
 }
 

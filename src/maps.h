@@ -102,6 +102,9 @@ struct faith_pindex_bucket {
 	struct faith_pindex_slot slot[FAITH_PINDEX_WAYS];
 };
 
+#define FAITH_PINDEX_FILTER_BITS	16	/* 65536 bits, 8 KiB per half */
+#define FAITH_PINDEX_FILTER_WORDS	((1u << FAITH_PINDEX_FILTER_BITS) / 64)
+
 /* One length: a node of the search tree. */
 struct faith_pindex_node {
 	__u64 mask0;		/* keeps the length's bits of address bytes 0..7 */
@@ -116,10 +119,17 @@ struct faith_pindex_node {
 struct faith_pindex_half {
 	__u32 nlens;		/* lengths in node[], or FAITH_PINDEX_TRIE */
 	__u32 depth;		/* of the tree: the most probes a lookup makes */
+	__u32 filtered;		/* 1: filter[] is in use (every length >= /32) */
+	__u32 pad;
 	/* node[0..nlens): the tree; node[nlens + i]: node[i] without children,
 	 * where a marker whose prefixes all have node i's length sends the
 	 * search (its last probe). */
 	struct faith_pindex_node node[FAITH_PINDEX_NODES];
+	/* The /32 filter: bit faith_pindex_filter_bit(first 32 bits of P) is
+	 * set for every prefix P.  An address whose bit is clear is in no
+	 * prefix: most traffic a router forwards is decided by one load, with
+	 * no probe.  Only when no prefix is shorter than /32. */
+	__u64 filter[FAITH_PINDEX_FILTER_WORDS];
 };
 
 /* `pindex_meta` (.data), one element at key 0. */
@@ -170,6 +180,22 @@ static inline __u64 faith_pindex_w1(__u32 a2, __u32 plen)
 static inline __u32 faith_pindex_hash(__u64 w0, __u64 w1)
 {
 	return (__u32)((w0 * 0x9e3779b97f4a7c15ull ^ w1 * 0xc2b2ae3d27d4eb4full) >> 32);
+}
+
+/* The first 32 bits of an address, in memory order, from its first word. */
+static inline __u32 faith_pindex_top32(__u64 w0)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u32)w0;
+#else
+	return (__u32)(w0 >> 32);
+#endif
+}
+
+/* The filter bit of an address's (or a prefix's) first 32 bits. */
+static inline __u32 faith_pindex_filter_bit(__u32 top32)
+{
+	return (top32 * 0x9e3779b1u) >> (32 - FAITH_PINDEX_FILTER_BITS);
 }
 
 /* A hash's two buckets (within a half): from its low and high 16 bits. */

@@ -314,6 +314,23 @@ static bool set_ropes(struct faith_pindex_bucket *table,
 	return true;
 }
 
+/* The /32 filter (src/maps.h), when no prefix is shorter than /32. */
+static void set_filter(struct faith_pindex_half *half,
+		       const struct faith_prefix_key *keys, size_t n,
+		       __u32 shortest)
+{
+	if (!n || shortest < 32)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		__u32 top32, bit;
+
+		memcpy(&top32, keys[i].addr, sizeof(top32));
+		bit = faith_pindex_filter_bit(top32);
+		half->filter[bit / 64] |= 1ull << (bit % 64);
+	}
+	half->filtered = 1;
+}
+
 int faith_pindex_build(struct faith_prefix_key *keys, size_t n, size_t max_slots,
 		       struct faith_pindex_half *half, struct faith_pindex_bucket *table)
 {
@@ -344,6 +361,7 @@ int faith_pindex_build(struct faith_prefix_key *keys, size_t n, size_t max_slots
 	if (!set_ropes(table, half, keys, n))
 		goto full;
 	flag_overflows(table);
+	set_filter(half, keys, n, nlens ? lens[0] : 0);
 	return (int)used;
 full:
 	memset(half, 0, sizeof(*half));
@@ -385,6 +403,12 @@ int faith_pindex_find(const struct faith_pindex_half *half,
 	*probes = 0;
 	if (half->nlens > FAITH_PINDEX_LENS)
 		return -1;	/* the trie's */
+	if (half->filtered) {
+		__u32 bit = faith_pindex_filter_bit(faith_pindex_top32(a[0]));
+
+		if (!((half->filter[bit / 64] >> (bit % 64)) & 1))
+			return 0;
+	}
 	for (int i = 0; i < FAITH_PINDEX_DEPTH && n < 2 * half->nlens; i++) {
 		const struct faith_pindex_node *nd = &half->node[n];
 		int r = probe(table, a[0] & nd->mask0, (a[1] & nd->mask1) | nd->tag);

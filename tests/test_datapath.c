@@ -4,7 +4,8 @@
  * crafted packets through faith_tc and faith_xdp (one table, both modes),
  * every truncation of a few captured packets, faith_tc_meta without
  * metadata, and faith_lookup with real relay sockets in the relays map.
- * All of it through the prefix index, then through the LPM trie fallback.
+ * All of it through the prefix index (with its /32 filter, then without),
+ * then through the LPM trie fallback.
  * The other files of the test are listed in datapath.h.
  *
  * Nothing is pinned: the maps' pin paths are cleared before loading, so the
@@ -95,15 +96,16 @@ static int rebuild_index(__u32 *nlens)
 
 /*
  * Seven distinct lengths (the extra prefixes lie in 3fff::/20, away from
- * every address the cases use) still fit in the index; a table too small
- * for prefixes and markers does not: the datapath then asks the LPM trie.
+ * every address the cases use) still fit in the index; with a /24 among
+ * them the /32 filter is off, so every lookup probes.
  */
-static void switch_to_trie(void)
+static void add_short_prefixes(void)
 {
 	static const char *const extra[] = {
 		"3fff:100::/24", "3fff:200::/28", "3fff:300::/32", "3fff:400::/36",
 		"3fff:500::/40",
 	};
+	struct faith_pindex_half half;
 	__u32 nlens = 0;
 	int err = 0;
 
@@ -111,10 +113,20 @@ static void switch_to_trie(void)
 		err = add_prefix(extra[i]);
 	if (!err)
 		err = rebuild_index(&nlens);
-	tl_check(!err && nlens == 7, "7 distinct prefix lengths in the index (%d, %u)",
-		 err, nlens);
 	if (!err)
-		err = rebuild_index_max(&nlens, 7);
+		err = faith_pindex_active(bpf_map__fd(skel->maps.data), &half);
+	tl_check(!err && nlens == 7 && !half.filtered,
+		 "7 distinct prefix lengths in the index, a /24 among them: no "
+		 "/32 filter (%d, %u, filter %u)", err, nlens, half.filtered);
+	lookup_label = "index without filter";
+}
+
+/* A table too small for prefixes and markers: the datapath asks the trie. */
+static void switch_to_trie(void)
+{
+	__u32 nlens = 0;
+	int err = rebuild_index_max(&nlens, 7);
+
 	tl_check(!err && nlens == FAITH_PINDEX_TRIE,
 		 "7 prefixes and their markers overflow a 7-slot table: the "
 		 "datapath falls back to the trie (%d, %u)", err, nlens);
@@ -206,6 +218,7 @@ static int setup(void)
 	if (!tl_check(!err && nlens == 2,
 		      "prefixes 64:ff9b::/96, 2001:db8:100::/48, indexed"))
 		return -1;
+	lookup_label = "index";
 	return 0;
 }
 
@@ -221,9 +234,12 @@ int main(void)
 	if (setup())
 		goto out;
 
-	/* The same tables through the prefix index, then through the trie. */
-	for (int pass = 0; pass < 2; pass++) {
-		if (pass)
+	/* The same tables through the prefix index (with its /32 filter, then
+	 * without), then through the trie. */
+	for (int pass = 0; pass < 3; pass++) {
+		if (pass == 1)
+			add_short_prefixes();
+		if (pass == 2)
 			switch_to_trie();
 		for (m = TC; m <= XDP; m++)
 			test_pkt_table(m);

@@ -273,6 +273,43 @@ static void test_nested(void)
 	tl_check(bad == 0, "addresses in and around them: %d wrong answers", bad);
 }
 
+/*
+ * The /32 filter: with every prefix /32 or longer, an address in a /32
+ * without prefixes is answered with no probe; with a shorter prefix the
+ * filter is off.
+ */
+static void test_filter(void)
+{
+	uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1 }, far[16] = { 0x20, 0x01, 0x48, 0x60 };
+	uint8_t near[16] = { 0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff };
+	struct faith_prefix_key keys[2];
+	int found[3], probes[3];
+
+	keys[0] = key_of(a, 48);
+	a[5] = 2;
+	keys[1] = key_of(a, 96);
+	faith_pindex_build(keys, 2, FAITH_PINDEX_SLOTS, &half, table);
+	a[15] = 7;	/* inside the /96 */
+	found[0] = faith_pindex_find(&half, table, a, &probes[0]);
+	found[1] = faith_pindex_find(&half, table, far, &probes[1]);
+	found[2] = faith_pindex_find(&half, table, near, &probes[2]);
+	tl_check(half.filtered && found[0] == 1 && probes[0] >= 1 &&
+		 found[1] == 0 && probes[1] == 0 && found[2] == 0 && probes[2] >= 1,
+		 "a /48 and a /96 in 2001:db8::/32: the filter is on; inside the "
+		 "/96 %d (%d probes), in another /32 %d (%d probes), in their /32 "
+		 "but no prefix %d (%d probes)", found[0], probes[0], found[1],
+		 probes[1], found[2], probes[2]);
+	keys[1] = key_of(far, 24);
+	faith_pindex_build(keys, 2, FAITH_PINDEX_SLOTS, &half, table);
+	far[3] = 0x61;	/* still in the /24 */
+	found[0] = faith_pindex_find(&half, table, far, &probes[0]);
+	found[1] = faith_pindex_find(&half, table, near, &probes[1]);
+	tl_check(!half.filtered && found[0] == 1 && found[1] == 0 && probes[1] >= 1,
+		 "with a /24 the filter is off: in the /24 (another /32 than its "
+		 "first) %d, elsewhere %d after %d probes", found[0], found[1],
+		 probes[1]);
+}
+
 /* A table that cannot hold prefixes and markers: the trie takes over. */
 static void test_full(void)
 {
@@ -346,6 +383,7 @@ int main(void)
 	test_sets();
 	test_all_lengths();
 	test_nested();
+	test_filter();
 	test_full();
 	test_capacity();
 	free(table);

@@ -117,6 +117,15 @@ unchanged "route del of a /64 inside the /48 that is not configured" faith route
 said "not configured" "... saying it is not configured"
 check "route del of the nested /96" faith route del 2001:db8:65:96::/96
 check "route del without -j prints nothing" test -z "$(faith route del 2001:db8:65::/48)"
+# The index's /32 filter: on while every prefix is /32 or longer.
+check_json "status -j: the prefix index with its /32 filter" \
+	"d['lookup'] == 'index' and d['prefix_lengths'] == 1 and d['filter_32'] is True" faith status -j
+check "route add of a /24" faith route add 3fff:100::/24
+check_json "... status -j: the /32 filter off" \
+	"d['lookup'] == 'index' and d['prefix_lengths'] == 2 and d['filter_32'] is False" faith status -j
+check "status says so" sh -c "'$LOADER' status | grep -qE '^lookup: index \(2 prefix lengths, at most 2 probes\)\$'"
+check "route del of the /24" faith route del 3fff:100::/24
+check "status: the filter back on" sh -c "'$LOADER' status | grep -q '/32 filter'"
 check_json "keepfaith 1 -j" "d == {'keepfaith': 1}" faith keepfaith 1 -j
 check "keepfaith 1 without -j prints nothing" test -z "$(faith keepfaith 1)"
 check_json "attach -j" "d['result'] == 'already attached' and d['mode'] == 'tc'" faith -j attach eth0
