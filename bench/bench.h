@@ -23,6 +23,7 @@
 /* The skeleton names types of maps.h: include it first. */
 #include "maps.h"
 #include "faith.skel.h"
+#include "pindex.h"
 #include "pkt.h"
 
 #define TARGET_NS		15.0
@@ -156,7 +157,8 @@ struct bench {
 	struct options o;
 	struct faith_bpf *skel;
 	struct empty_bpf *empty;	/* bench/empty.bpf.o: empty_tc */
-	int prefixes_fd, pindex_fd, meta_fd;
+	int prefixes_fd, meta_fd;
+	struct faith_pindex_maps index;	/* for faith_pindex_rebuild() */
 	int tc_fd, empty_tc_fd, xdp_fd;
 	int xdp_wrap_fd, empty_xdp_wrap_fd;	/* -1 without XDP */
 	int xdp_progs_fd, empty_xdp_fd;	/* what the wrappers call */

@@ -253,7 +253,7 @@ int set_count(struct bench *b, const struct faith_prefix_key *keys,
 	if (err)
 		return err;
 	t = now_s();
-	err = faith_pindex_rebuild(b->prefixes_fd, b->pindex_fd, b->meta_fd);
+	err = faith_pindex_rebuild(&b->index);
 	if (err) {
 		fprintf(stderr, "bench_datapath: rebuilding the prefix index: %s\n",
 			strerror(-err));

@@ -209,8 +209,13 @@ int load_progs(struct bench *b)
 	if (!b->skel)
 		return -1;
 	b->prefixes_fd = bpf_map__fd(b->skel->maps.prefixes);
-	b->pindex_fd = bpf_map__fd(b->skel->maps.bss);
 	b->meta_fd = bpf_map__fd(b->skel->maps.data);
+	b->index = (struct faith_pindex_maps){
+		.prefixes = b->prefixes_fd,
+		.table = bpf_map__fd(b->skel->maps.bss),
+		.start = bpf_map__fd(b->skel->maps.data_pstart),
+		.meta = b->meta_fd,
+	};
 	b->tc_fd = bpf_program__fd(b->skel->progs.faith_tc);
 	b->xdp_fd = bpf_program__fd(b->skel->progs.faith_xdp);
 	b->empty = empty_bpf__open_and_load();

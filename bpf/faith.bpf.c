@@ -71,11 +71,14 @@ struct {
 /*
  * The prefix index (see src/maps.h) is global data, not a map looked up:
  * the datapath reads it in place, with no helper calls and so no register
- * spills around them.  libbpf makes .bss (both halves, 4 MiB) and .data
- * (the meta) one-element mmapable arrays, which faith-loader pins.
+ * spills around them.  libbpf makes .bss (both halves, 4 MiB), .data (the
+ * meta) and .data.pstart (the /32 filters) one-element mmapable arrays,
+ * which faith-loader pins.
  */
 struct faith_pindex_meta pindex_meta SEC(".data") = {};
 struct faith_pindex_bucket pindex[2][FAITH_PINDEX_BUCKETS];
+/* The /32 filter of each half: a map of its own (.bss is full). */
+struct faith_pindex_start pindex_start[2] SEC(".data.pstart");
 
 /* Interfaces faith-loader attached to; userspace bookkeeping only. */
 struct {
@@ -160,10 +163,11 @@ static __always_inline int in_faith_words(__u64 w0, __u64 w1)
 	if (unlikely(!half->nlens))
 		return 0;
 	if (half->filtered) {
-		__u32 bit = faith_pindex_filter_bit(faith_pindex_top32(w0));
-
-		if (!((half->filter[bit / 64] >> (bit % 64)) & 1))
+		n = pindex_start[active].node[faith_pindex_filter_bit(faith_pindex_top32(w0))];
+		if (!n--)
 			return 0;
+		if (n >= FAITH_PINDEX_NODES)
+			return 0;	/* never written so: a damaged index */
 	}
 #pragma unroll
 	for (int i = 0; i < FAITH_PINDEX_DEPTH; i++) {

@@ -119,8 +119,7 @@ static int route_change(const struct faith_cli *cli, bool add, int argc, char **
 	if (!ret) {
 		err = apply_prefixes(o.fd[OBJ_PREFIXES], add, keys, 0, m, &done);
 		if (!err)
-			err = faith_pindex_rebuild(o.fd[OBJ_PREFIXES], o.fd[OBJ_PINDEX],
-						   o.fd[OBJ_PINDEX_META]);
+			err = faith_objs_rebuild_index(&o);
 		if (err) {
 			faith_err("cannot %s prefixes: %s%s", add ? "add" : "delete",
 				  faith_strerror(err), err == -E2BIG || err == -ENOSPC ?

@@ -20,6 +20,7 @@
 #define FAITH_PIN_IFACES	"ifaces"
 #define FAITH_PIN_PINDEX	"pindex"
 #define FAITH_PIN_PINDEX_META	"pindex_meta"
+#define FAITH_PIN_PINDEX_START	"pindex_start"
 #define FAITH_PIN_PROG_TC	"prog_tc"
 #define FAITH_PIN_PROG_TC_META	"prog_tc_meta"
 #define FAITH_PIN_PROG_XDP	"prog_xdp"
@@ -102,8 +103,8 @@ struct faith_pindex_bucket {
 	struct faith_pindex_slot slot[FAITH_PINDEX_WAYS];
 };
 
-#define FAITH_PINDEX_FILTER_BITS	16	/* 65536 bits, 8 KiB per half */
-#define FAITH_PINDEX_FILTER_WORDS	((1u << FAITH_PINDEX_FILTER_BITS) / 64)
+#define FAITH_PINDEX_FILTER_BITS	16	/* 65536 bytes per half */
+#define FAITH_PINDEX_FILTER_SLOTS	(1u << FAITH_PINDEX_FILTER_BITS)
 
 /* One length: a node of the search tree. */
 struct faith_pindex_node {
@@ -119,17 +120,25 @@ struct faith_pindex_node {
 struct faith_pindex_half {
 	__u32 nlens;		/* lengths in node[], or FAITH_PINDEX_TRIE */
 	__u32 depth;		/* of the tree: the most probes a lookup makes */
-	__u32 filtered;		/* 1: filter[] is in use (every length >= /32) */
+	__u32 filtered;		/* 1: the /32 filter is in use (lengths >= /32) */
 	__u32 pad;
 	/* node[0..nlens): the tree; node[nlens + i]: node[i] without children,
 	 * where a marker whose prefixes all have node i's length sends the
 	 * search (its last probe). */
 	struct faith_pindex_node node[FAITH_PINDEX_NODES];
-	/* The /32 filter: bit faith_pindex_filter_bit(first 32 bits of P) is
-	 * set for every prefix P.  An address whose bit is clear is in no
-	 * prefix: most traffic a router forwards is decided by one load, with
-	 * no probe.  Only when no prefix is shorter than /32. */
-	__u64 filter[FAITH_PINDEX_FILTER_WORDS];
+};
+
+/*
+ * The /32 filter (`pindex_start`, global data of its own, both halves),
+ * used when no prefix is shorter than /32: one byte per
+ * faith_pindex_filter_bit() of a prefix's first 32 bits.  0: no prefix
+ * there, the address is in none (most traffic a router forwards is decided
+ * by this one load, with no probe); else 1 + the node where the search
+ * starts: the leaf of their length when all the prefixes there have one
+ * (one probe decides), the root when they do not.
+ */
+struct faith_pindex_start {
+	__u8 node[FAITH_PINDEX_FILTER_SLOTS];
 };
 
 /* `pindex_meta` (.data), one element at key 0. */
@@ -192,7 +201,7 @@ static inline __u32 faith_pindex_top32(__u64 w0)
 #endif
 }
 
-/* The filter bit of an address's (or a prefix's) first 32 bits. */
+/* The filter slot of an address's (or a prefix's) first 32 bits. */
 static inline __u32 faith_pindex_filter_bit(__u32 top32)
 {
 	return (top32 * 0x9e3779b1u) >> (32 - FAITH_PINDEX_FILTER_BITS);

@@ -25,6 +25,7 @@ static const char *const pin_names[OBJ_COUNT] = {
 	[OBJ_IFACES] = FAITH_PIN_IFACES,
 	[OBJ_PINDEX] = FAITH_PIN_PINDEX,
 	[OBJ_PINDEX_META] = FAITH_PIN_PINDEX_META,
+	[OBJ_PINDEX_START] = FAITH_PIN_PINDEX_START,
 	[OBJ_PROG_TC] = FAITH_PIN_PROG_TC,
 	[OBJ_PROG_TC_META] = FAITH_PIN_PROG_TC_META,
 	[OBJ_PROG_XDP] = FAITH_PIN_PROG_XDP,
@@ -221,11 +222,12 @@ static int pin_global_data(struct faith_bpf *skel, const struct faith_objs *o)
 	struct bpf_map *maps[] = {
 		[OBJ_PINDEX - OBJ_PINDEX] = skel->maps.bss,
 		[OBJ_PINDEX_META - OBJ_PINDEX] = skel->maps.data,
+		[OBJ_PINDEX_START - OBJ_PINDEX] = skel->maps.data_pstart,
 	};
 	char path[PATH_MAX];
 	int err;
 
-	for (int i = OBJ_PINDEX; i <= OBJ_PINDEX_META; i++) {
+	for (int i = OBJ_PINDEX; i <= OBJ_PINDEX_START; i++) {
 		if (!obj_path(o, i, path, sizeof(path)))
 			return -ENAMETOOLONG;
 		err = bpf_map__set_pin_path(maps[i - OBJ_PINDEX], path);
@@ -334,8 +336,7 @@ int faith_objs_load(struct faith_objs *o)
 		err = init_control(o);
 	/* Maps kept from an earlier load may hold prefixes: index them. */
 	if (!err)
-		err = faith_pindex_rebuild(o->fd[OBJ_PREFIXES], o->fd[OBJ_PINDEX],
-					   o->fd[OBJ_PINDEX_META]);
+		err = faith_objs_rebuild_index(o);
 	if (!err)
 		err = ensure_delivery(o);
 	o->fresh = !err;
@@ -349,6 +350,16 @@ int faith_objs_load(struct faith_objs *o)
 		bpffs_release(o->pin_dir);
 	}
 	return err;
+}
+
+int faith_objs_rebuild_index(const struct faith_objs *o)
+{
+	const struct faith_pindex_maps m = {
+		.prefixes = o->fd[OBJ_PREFIXES], .table = o->fd[OBJ_PINDEX],
+		.start = o->fd[OBJ_PINDEX_START], .meta = o->fd[OBJ_PINDEX_META],
+	};
+
+	return faith_pindex_rebuild(&m);
 }
 
 int faith_objs_unload(struct faith_objs *o)

@@ -18,6 +18,7 @@ enum faith_obj {
 	OBJ_IFACES,
 	OBJ_PINDEX,
 	OBJ_PINDEX_META,
+	OBJ_PINDEX_START,
 	OBJ_PROG_TC,
 	OBJ_PROG_TC_META,
 	OBJ_PROG_XDP,
@@ -42,6 +43,8 @@ int faith_objs_open(struct faith_objs *o);
 int faith_objs_load(struct faith_objs *o);
 /* Remove rule, route and every pin; interfaces must be detached first. */
 int faith_objs_unload(struct faith_objs *o);
+/* Rebuild the datapath's prefix index from the `prefixes` trie. */
+int faith_objs_rebuild_index(const struct faith_objs *o);
 void faith_objs_close(struct faith_objs *o);
 /* True if any object is pinned in the pin directory. */
 bool faith_objs_any_pinned(const struct faith_objs *o);

@@ -37,28 +37,28 @@ static struct faith_prefix_key *read_prefixes(int fd, size_t *n)
 }
 
 /*
- * Both halves are one map element: write the idle half in place through
- * mmap, so the active half is never touched.  Without mmap (a map not
- * created mmapable), rewrite the element with the active half unchanged.
+ * Both halves are one map element: write the idle half (len bytes at
+ * data) in place through mmap, so the active half is never touched.
+ * Without mmap (a map not created mmapable), rewrite the element with the
+ * active half unchanged.
  */
-static int write_half(int fd, __u32 idle, const struct faith_pindex_bucket *table)
+static int write_half(int fd, __u32 idle, const void *data, size_t len)
 {
-	const size_t half = FAITH_PINDEX_BUCKETS * sizeof(*table);
-	struct faith_pindex_bucket *all;
 	__u32 zero = 0;
+	char *all;
 	int err = 0;
 
-	all = mmap(NULL, 2 * half, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	all = mmap(NULL, 2 * len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (all != MAP_FAILED) {
-		memcpy(all + idle * FAITH_PINDEX_BUCKETS, table, half);
-		munmap(all, 2 * half);
+		memcpy(all + idle * len, data, len);
+		munmap(all, 2 * len);
 		return 0;
 	}
-	all = malloc(2 * half);
+	all = malloc(2 * len);
 	if (!all)
 		return -ENOMEM;
 	if (bpf_map_lookup_elem(fd, &zero, all) == 0) {
-		memcpy(all + idle * FAITH_PINDEX_BUCKETS, table, half);
+		memcpy(all + idle * len, data, len);
 		if (bpf_map_update_elem(fd, &zero, all, BPF_ANY))
 			err = -errno;
 	} else {
@@ -68,16 +68,15 @@ static int write_half(int fd, __u32 idle, const struct faith_pindex_bucket *tabl
 	return err;
 }
 
-int faith_pindex_rebuild(int prefixes_fd, int pindex_fd, int meta_fd)
+int faith_pindex_rebuild(const struct faith_pindex_maps *m)
 {
-	return faith_pindex_rebuild_max(prefixes_fd, pindex_fd, meta_fd,
-					FAITH_PINDEX_SLOTS);
+	return faith_pindex_rebuild_max(m, FAITH_PINDEX_SLOTS);
 }
 
-int faith_pindex_rebuild_max(int prefixes_fd, int pindex_fd, int meta_fd,
-			     size_t max_slots)
+int faith_pindex_rebuild_max(const struct faith_pindex_maps *m, size_t max_slots)
 {
 	struct faith_pindex_bucket *table = NULL;
+	struct faith_pindex_start *start = NULL;
 	struct faith_pindex_meta meta;
 	struct faith_prefix_key *keys;
 	struct faith_pindex_half next = {};
@@ -85,31 +84,35 @@ int faith_pindex_rebuild_max(int prefixes_fd, int pindex_fd, int meta_fd,
 	size_t n = 0;
 	int err;
 
-	if (bpf_map_lookup_elem(meta_fd, &zero, &meta))
+	if (bpf_map_lookup_elem(m->meta, &zero, &meta))
 		return -errno;
 	idle = !(meta.active & 1);
-	keys = read_prefixes(prefixes_fd, &n);
+	keys = read_prefixes(m->prefixes, &n);
 	table = calloc(FAITH_PINDEX_BUCKETS, sizeof(*table));
-	if (!keys || !table) {
+	start = calloc(1, sizeof(*start));
+	if (!keys || !table || !start) {
 		err = -ENOMEM;
 		goto out;
 	}
 	/* On failure the datapath falls back to the trie (nlens
 	 * FAITH_PINDEX_TRIE); the idle half is then empty. */
-	faith_pindex_build(keys, n, max_slots, &next, table);
-	err = write_half(pindex_fd, idle, table);
+	faith_pindex_build(keys, n, max_slots, &next, table, start);
+	err = write_half(m->table, idle, table, FAITH_PINDEX_BUCKETS * sizeof(*table));
+	if (!err)
+		err = write_half(m->start, idle, start, sizeof(*start));
 	if (err)
 		goto out;
 	/* Two writes: the idle half's description, then the flip. */
 	meta.half[idle] = next;
-	if (bpf_map_update_elem(meta_fd, &zero, &meta, BPF_ANY)) {
+	if (bpf_map_update_elem(m->meta, &zero, &meta, BPF_ANY)) {
 		err = -errno;
 		goto out;
 	}
 	meta.active = idle;
-	if (bpf_map_update_elem(meta_fd, &zero, &meta, BPF_ANY))
+	if (bpf_map_update_elem(m->meta, &zero, &meta, BPF_ANY))
 		err = -errno;
 out:
+	free(start);
 	free(table);
 	free(keys);
 	return err;

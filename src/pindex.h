@@ -8,17 +8,23 @@
 
 #include "maps.h"
 
+/* The maps of the index (src/maps.h), and the trie it is built from. */
+struct faith_pindex_maps {
+	int prefixes;		/* the `prefixes` LPM trie */
+	int table;		/* `pindex`, .bss: both halves' buckets */
+	int start;		/* `pindex_start`, .data.pstart: the /32 filters */
+	int meta;		/* `pindex_meta`, .data: halves, active */
+};
+
 /*
- * Rebuild the idle half of the index (pindex_fd: the .bss map holding both
- * halves) from the `prefixes` trie and make the datapath use it (meta_fd:
- * the .data map).  Returns 0 or a negative errno; on error the active half
- * is untouched.  A table that cannot be built (prefixes and markers do not
- * fit) is not an error: the datapath then uses the trie.
+ * Rebuild the idle half of the index from the `prefixes` trie and make the
+ * datapath use it (flip `active`).  Returns 0 or a negative errno; on error
+ * the active half is untouched.  A table that cannot be built (prefixes and
+ * markers do not fit) is not an error: the datapath then uses the trie.
  */
-int faith_pindex_rebuild(int prefixes_fd, int pindex_fd, int meta_fd);
+int faith_pindex_rebuild(const struct faith_pindex_maps *m);
 /* The same with the table limited to max_slots entries (for the tests). */
-int faith_pindex_rebuild_max(int prefixes_fd, int pindex_fd, int meta_fd,
-			     size_t max_slots);
+int faith_pindex_rebuild_max(const struct faith_pindex_maps *m, size_t max_slots);
 
 /* Distinct prefix lengths the datapath indexes, or FAITH_PINDEX_TRIE. */
 int faith_pindex_nlens(int meta_fd, __u32 *nlens);
@@ -38,11 +44,13 @@ void faith_pindex_unlock(int lock);
  * max_slots or the cuckoo table: half->nlens is then FAITH_PINDEX_TRIE.
  */
 int faith_pindex_build(struct faith_prefix_key *keys, size_t n, size_t max_slots,
-		       struct faith_pindex_half *half, struct faith_pindex_bucket *table);
+		       struct faith_pindex_half *half, struct faith_pindex_bucket *table,
+		       struct faith_pindex_start *start);
 
 /* The datapath's lookup: is addr inside a prefix?  *probes: how many. */
 int faith_pindex_find(const struct faith_pindex_half *half,
-		      const struct faith_pindex_bucket *table, const __u8 addr[16],
+		      const struct faith_pindex_bucket *table,
+		      const struct faith_pindex_start *start, const __u8 addr[16],
 		      int *probes);
 
 #endif /* FAITH_PINDEX_H */

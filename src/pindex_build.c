@@ -314,25 +314,36 @@ static bool set_ropes(struct faith_pindex_bucket *table,
 	return true;
 }
 
-/* The /32 filter (src/maps.h), when no prefix is shorter than /32. */
+/*
+ * The /32 filter (src/maps.h), when no prefix is shorter than /32: where
+ * the prefixes of a slot all have one length, the search starts at that
+ * length's leaf (node nlens + i); else at the root.
+ */
 static void set_filter(struct faith_pindex_half *half,
+		       struct faith_pindex_start *start,
 		       const struct faith_prefix_key *keys, size_t n,
 		       __u32 shortest)
 {
+	__u8 leaf_of[FAITH_MAX_PREFIXLEN + 1] = {};
+
 	if (!n || shortest < 32)
 		return;
+	for (__u32 i = 0; i < half->nlens; i++)
+		leaf_of[half->node[i].prefixlen] = (__u8)(half->nlens + i);
 	for (size_t i = 0; i < n; i++) {
-		__u32 top32, bit;
+		__u8 *at, want = (__u8)(1 + leaf_of[keys[i].prefixlen]);
+		__u32 top32;
 
 		memcpy(&top32, keys[i].addr, sizeof(top32));
-		bit = faith_pindex_filter_bit(top32);
-		half->filter[bit / 64] |= 1ull << (bit % 64);
+		at = &start->node[faith_pindex_filter_bit(top32)];
+		*at = !*at || *at == want ? want : 1;
 	}
 	half->filtered = 1;
 }
 
 int faith_pindex_build(struct faith_prefix_key *keys, size_t n, size_t max_slots,
-		       struct faith_pindex_half *half, struct faith_pindex_bucket *table)
+		       struct faith_pindex_half *half, struct faith_pindex_bucket *table,
+		       struct faith_pindex_start *start)
 {
 	bool present[FAITH_MAX_PREFIXLEN + 1] = {};
 	__u32 lens[FAITH_PINDEX_LENS], nlens = 0, next = 0, depth = 0;
@@ -340,6 +351,7 @@ int faith_pindex_build(struct faith_prefix_key *keys, size_t n, size_t max_slots
 
 	memset(half, 0, sizeof(*half));
 	memset(table, 0, FAITH_PINDEX_BUCKETS * sizeof(*table));
+	memset(start, 0, sizeof(*start));
 	if (max_slots > FAITH_PINDEX_SLOTS)
 		max_slots = FAITH_PINDEX_SLOTS;
 	n = drop_nested(keys, n);
@@ -361,7 +373,7 @@ int faith_pindex_build(struct faith_prefix_key *keys, size_t n, size_t max_slots
 	if (!set_ropes(table, half, keys, n))
 		goto full;
 	flag_overflows(table);
-	set_filter(half, keys, n, nlens ? lens[0] : 0);
+	set_filter(half, start, keys, n, nlens ? lens[0] : 0);
 	return (int)used;
 full:
 	memset(half, 0, sizeof(*half));
@@ -393,7 +405,8 @@ static int probe(const struct faith_pindex_bucket *table, __u64 w0, __u64 w1)
 }
 
 int faith_pindex_find(const struct faith_pindex_half *half,
-		      const struct faith_pindex_bucket *table, const __u8 addr[16],
+		      const struct faith_pindex_bucket *table,
+		      const struct faith_pindex_start *start, const __u8 addr[16],
 		      int *probes)
 {
 	__u64 a[2];
@@ -404,9 +417,8 @@ int faith_pindex_find(const struct faith_pindex_half *half,
 	if (half->nlens > FAITH_PINDEX_LENS)
 		return -1;	/* the trie's */
 	if (half->filtered) {
-		__u32 bit = faith_pindex_filter_bit(faith_pindex_top32(a[0]));
-
-		if (!((half->filter[bit / 64] >> (bit % 64)) & 1))
+		n = start->node[faith_pindex_filter_bit(faith_pindex_top32(a[0]))];
+		if (!n--)
 			return 0;
 	}
 	for (int i = 0; i < FAITH_PINDEX_DEPTH && n < 2 * half->nlens; i++) {

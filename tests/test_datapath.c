@@ -81,12 +81,15 @@ static int add_prefix(const char *text)
 /* max_slots: the index's capacity, FAITH_PINDEX_SLOTS unless testing. */
 static int rebuild_index_max(__u32 *nlens, size_t max_slots)
 {
-	int meta = bpf_map__fd(skel->maps.data);
-	int err = faith_pindex_rebuild_max(bpf_map__fd(skel->maps.prefixes),
-					   bpf_map__fd(skel->maps.bss), meta,
-					   max_slots);
+	const struct faith_pindex_maps m = {
+		.prefixes = bpf_map__fd(skel->maps.prefixes),
+		.table = bpf_map__fd(skel->maps.bss),
+		.start = bpf_map__fd(skel->maps.data_pstart),
+		.meta = bpf_map__fd(skel->maps.data),
+	};
+	int err = faith_pindex_rebuild_max(&m, max_slots);
 
-	return err ? err : faith_pindex_nlens(meta, nlens);
+	return err ? err : faith_pindex_nlens(m.meta, nlens);
 }
 
 static int rebuild_index(__u32 *nlens)

@@ -18,6 +18,7 @@
 
 static struct faith_pindex_bucket *table;
 static struct faith_pindex_half half;
+static struct faith_pindex_start start;
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
 
@@ -88,7 +89,7 @@ static int check_set(const struct faith_prefix_key *keys, size_t n,
 	int bad = 0, probes;
 
 	memcpy(copy, keys, n * sizeof(*copy));	/* the builder sorts */
-	if (faith_pindex_build(copy, n, FAITH_PINDEX_SLOTS, &half, table) < 0 ||
+	if (faith_pindex_build(copy, n, FAITH_PINDEX_SLOTS, &half, table, &start) < 0 ||
 	    (want_nlens && half.nlens != want_nlens) ||
 	    half.depth != depth_for(half.nlens)) {
 		free(copy);
@@ -113,7 +114,7 @@ static int check_set(const struct faith_prefix_key *keys, size_t n,
 				flip(a, t == 1 ? k->prefixlen - 1 :
 					 (uint32_t)(rnd() % k->prefixlen));
 			}
-			bad += faith_pindex_find(&half, table, a, &probes) !=
+			bad += faith_pindex_find(&half, table, &start, a, &probes) !=
 			       brute(keys, n, a);
 			if (probes > *max_probes)
 				*max_probes = probes;
@@ -124,7 +125,7 @@ static int check_set(const struct faith_prefix_key *keys, size_t n,
 		uint64_t r[2] = { rnd(), rnd() };
 
 		memcpy(a, r, 16);
-		bad += faith_pindex_find(&half, table, a, &probes) != brute(keys, n, a);
+		bad += faith_pindex_find(&half, table, &start, a, &probes) != brute(keys, n, a);
 		if (probes > *max_probes)
 			*max_probes = probes;
 	}
@@ -265,12 +266,48 @@ static void test_nested(void)
 		keys[i] = key_of(a, i % 2 ? 48 : 96);
 	}
 	memcpy(copy, keys, sizeof(keys));
-	used = faith_pindex_build(copy, 40, FAITH_PINDEX_SLOTS, &half, table);
+	used = faith_pindex_build(copy, 40, FAITH_PINDEX_SLOTS, &half, table, &start);
 	tl_check(used == 1 && half.nlens == 1 && half.node[0].prefixlen == 32,
 		 "a /32 holding 39 /48s and /96s: only the /32 is indexed "
 		 "(%d slots, %u lengths)", used, half.nlens);
 	bad = check_set(keys, 40, 1, &probes);
 	tl_check(bad == 0, "addresses in and around them: %d wrong answers", bad);
+}
+
+/*
+ * Where the prefixes of a /32 all have one length, one probe decides, even
+ * with several lengths in the index: a /40 and a /48 in one /32, a /96 in
+ * a second, a /64 in a third (4 lengths, 3 probes deep).
+ */
+static void test_filter_start(void)
+{
+	static const struct { uint8_t a0; uint32_t len; } spec[] = {
+		{ 0x10, 40 }, { 0x11, 48 }, { 0x20, 96 }, { 0x30, 64 },
+	};
+	struct faith_prefix_key keys[4];
+	int found[4], probes[4];
+
+	for (int i = 0; i < 4; i++) {
+		uint8_t a[16] = { 0x3f, 0xff, spec[i].a0 >> 4, 0, spec[i].a0 };
+
+		keys[i] = key_of(a, spec[i].len);
+	}
+	faith_pindex_build(keys, 4, FAITH_PINDEX_SLOTS, &half, table, &start);
+	for (int i = 0; i < 4; i++) {
+		uint8_t a[16];
+
+		memcpy(a, keys[i].addr, 16);
+		a[15] = 9;
+		found[i] = faith_pindex_find(&half, table, &start, a, &probes[i]);
+	}
+	tl_check(half.filtered && half.nlens == 4 && half.depth == 3 &&
+		 found[0] && found[1] && found[2] && found[3] &&
+		 probes[2] == 1 && probes[3] == 1 && probes[0] >= 1 && probes[1] >= 1,
+		 "/40 and /48 in one /32, a /96 and a /64 in others: found %d %d "
+		 "%d %d; the lone /96 and /64 in 1 probe each (%d, %d), the /32 "
+		 "with two lengths from the root (%d, %d probes)", found[0],
+		 found[1], found[2], found[3], probes[2], probes[3], probes[0],
+		 probes[1]);
 }
 
 /*
@@ -288,22 +325,23 @@ static void test_filter(void)
 	keys[0] = key_of(a, 48);
 	a[5] = 2;
 	keys[1] = key_of(a, 96);
-	faith_pindex_build(keys, 2, FAITH_PINDEX_SLOTS, &half, table);
+	faith_pindex_build(keys, 2, FAITH_PINDEX_SLOTS, &half, table, &start);
 	a[15] = 7;	/* inside the /96 */
-	found[0] = faith_pindex_find(&half, table, a, &probes[0]);
-	found[1] = faith_pindex_find(&half, table, far, &probes[1]);
-	found[2] = faith_pindex_find(&half, table, near, &probes[2]);
+	found[0] = faith_pindex_find(&half, table, &start, a, &probes[0]);
+	found[1] = faith_pindex_find(&half, table, &start, far, &probes[1]);
+	found[2] = faith_pindex_find(&half, table, &start, near, &probes[2]);
 	tl_check(half.filtered && found[0] == 1 && probes[0] >= 1 &&
 		 found[1] == 0 && probes[1] == 0 && found[2] == 0 && probes[2] >= 1,
 		 "a /48 and a /96 in 2001:db8::/32: the filter is on; inside the "
 		 "/96 %d (%d probes), in another /32 %d (%d probes), in their /32 "
 		 "but no prefix %d (%d probes)", found[0], probes[0], found[1],
 		 probes[1], found[2], probes[2]);
+	test_filter_start();
 	keys[1] = key_of(far, 24);
-	faith_pindex_build(keys, 2, FAITH_PINDEX_SLOTS, &half, table);
+	faith_pindex_build(keys, 2, FAITH_PINDEX_SLOTS, &half, table, &start);
 	far[3] = 0x61;	/* still in the /24 */
-	found[0] = faith_pindex_find(&half, table, far, &probes[0]);
-	found[1] = faith_pindex_find(&half, table, near, &probes[1]);
+	found[0] = faith_pindex_find(&half, table, &start, far, &probes[0]);
+	found[1] = faith_pindex_find(&half, table, &start, near, &probes[1]);
 	tl_check(!half.filtered && found[0] == 1 && found[1] == 0 && probes[1] >= 1,
 		 "with a /24 the filter is off: in the /24 (another /32 than its "
 		 "first) %d, elsewhere %d after %d probes", found[0], found[1],
@@ -322,7 +360,7 @@ static void test_full(void)
 	keys[1] = key_of(a, 48);
 	a[4] = 3;
 	keys[2] = key_of(a, 96);	/* lengths 40 48 96: root /48 */
-	used = faith_pindex_build(keys, 3, 4, &half, table);
+	used = faith_pindex_build(keys, 3, 4, &half, table, &start);
 	tl_check(used == 4, "/40, /48 and /96 next to each other: 3 prefixes "
 		 "and the /96's marker at /48, 4 slots (%d)", used);
 	{
@@ -333,19 +371,19 @@ static void test_full(void)
 		in[15] = 1;
 		memcpy(out, in, 16);
 		out[11] = 1;		/* past the /96, in its /48 */
-		found[0] = faith_pindex_find(&half, table, in, &probes[0]);
-		found[1] = faith_pindex_find(&half, table, out, &probes[1]);
+		found[0] = faith_pindex_find(&half, table, &start, in, &probes[0]);
+		found[1] = faith_pindex_find(&half, table, &start, out, &probes[1]);
 		tl_check(found[0] == 1 && probes[0] == 2 && found[1] == 0 &&
 			 probes[1] == 2,
 			 "the marker's rope leads straight to the /96: in it %d "
 			 "(%d probes), past it %d (%d probes)", found[0],
 			 probes[0], found[1], probes[1]);
 	}
-	used = faith_pindex_build(keys, 3, 3, &half, table);
+	used = faith_pindex_build(keys, 3, 3, &half, table, &start);
 	tl_check(used == -1 && half.nlens == FAITH_PINDEX_TRIE,
 		 "in a 3-slot table they do not fit: trie (%d, %#x)", used,
 		 half.nlens);
-	used = faith_pindex_build(keys, 0, 0, &half, table);
+	used = faith_pindex_build(keys, 0, 0, &half, table, &start);
 	tl_check(used == 0 && half.nlens == 0 && half.depth == 0,
 		 "no prefixes: an empty index (%d, %u)", used, half.nlens);
 }
@@ -365,9 +403,9 @@ static void test_capacity(void)
 		a[10] = (uint8_t)i;
 		keys[i] = key_of(a, 96);
 	}
-	used = faith_pindex_build(keys, n, FAITH_PINDEX_SLOTS, &half, table);
+	used = faith_pindex_build(keys, n, FAITH_PINDEX_SLOTS, &half, table, &start);
 	tl_check(used == (int)n, "%zu /96s fill 90%% of the table (%d)", n, used);
-	used = faith_pindex_build(keys, n, n - 1, &half, table);
+	used = faith_pindex_build(keys, n, n - 1, &half, table, &start);
 	tl_check(used == -1 && half.nlens == FAITH_PINDEX_TRIE,
 		 "one slot short: trie (%d)", used);
 	free(keys);
