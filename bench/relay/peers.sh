@@ -105,7 +105,10 @@ faith_start() {
 # --cpu-affinity auto: a veth delivers on the sender's CPU, as RSS would.
 peer_start_faith() { faith_start faith --cpu-affinity auto ${FAITHD_ARGS:-}; }
 # shellcheck disable=SC2086
-peer_start_faith_sockmap() { faith_start faith_sockmap --datapath sockmap --cpu-affinity auto ${FAITHD_ARGS:-}; }
+# Experimental (faithd.8): measured, not offered by default.
+peer_start_faith_sockmap() {
+	FAITHD_EXPERIMENTAL_SOCKMAP=1 faith_start faith_sockmap --datapath sockmap 		--cpu-affinity auto ${FAITHD_ARGS:-}
+}
 
 # --- haproxy, TCP mode, splicing, 2 threads -------------------------------
 haproxy_conf() {

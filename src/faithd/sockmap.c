@@ -21,7 +21,9 @@
  *     and not yet acknowledged by the receiver, its source socket leaves
  *     `active`: its receive queue fills and TCP closes the sender's
  *     window.  Below SM_LOW it goes back, and a SO_RCVLOWAT write makes
- *     the kernel run the verdict over what queued meanwhile.
+ *     the kernel run the verdict over what queued meanwhile.  Before it
+ *     goes back, the worker moves what the source holds itself (see
+ *     resume(): taking a socket out of `active` can strand an skb on it).
  *   Idle timeout and the log line's byte counts: from TCP_INFO.
  *
  * Samples (TCP_INFO, SIOCOUTQ, the `dirs` counters, poll) are taken when
@@ -54,6 +56,8 @@
 #define SM_URGENT_MS	1	/* paused, or a FIN waiting for the backlog */
 #define SM_FAST_MS	4	/* bytes queued towards a receiver */
 #define SM_SLOW_MS	1000	/* quiet: the most between two samples */
+#define SM_COPY_BUF	(64u << 10)	/* resuming: the worker's copy buffer */
+#define SM_COPY_BURST	32	/* reads and writes a sample, at most */
 
 /* ---- the master: load, attach, check ------------------------------------ */
 
@@ -117,7 +121,7 @@ struct sample {
 	uint64_t rx[2];		/* bytes socket s received */
 	uint64_t written[2];	/* bytes written to socket s's send side */
 	uint64_t unacked[2];	/* of those, in its send queue (SIOCOUTQ) */
-	uint64_t sent[2];	/* bytes the verdict redirected from socket s */
+	uint64_t sent[2];	/* bytes taken from socket s: redirected, copied */
 	bool rdhup[2];		/* socket s's peer sent FIN */
 	int err[2];		/* socket s failed (reset, timeout) */
 };
@@ -156,6 +160,7 @@ static void sample(struct worker *w, struct conn *c, struct sample *m)
 		m->written[s] = acked + m->unacked[s] - c->sm.dir[!s].base - c->sm.dir[!s].shut;
 		if (!bpf_map_lookup_elem(w->ctx->sockmap->dirs_fd, &c->sm.dir[s].cookie, &d))
 			m->sent[s] = d.sent;
+		m->sent[s] += c->sm.dir[s].copied;
 	}
 	if (poll(p, 2, 0) < 0)
 		return;
@@ -240,6 +245,55 @@ static void set_paused(struct worker *w, struct conn *c, int d, bool pause)
 	kick(c->fd[d]);
 }
 
+/*
+ * Resume direction d.  Taking a socket out of `active` races with the
+ * verdict: an skb it is handling just then finds no program and stays on
+ * the socket (its psock's own queue), after the bytes already redirected.
+ * So before the socket goes back, the worker moves what the source holds
+ * to the other socket itself, once every redirected byte is in that
+ * socket's send queue (backlog 0).  Until the source is empty the
+ * direction stays paused; the next samples go on.  This makes lost bytes
+ * rarer, not impossible: the stranded skb reaches the socket's own queue
+ * through the psock's work queue, possibly after newer bytes were read.
+ * Hence the datapath is experimental (faithd.8).
+ */
+static void resume(struct worker *w, struct conn *c, int d, uint64_t backlog)
+{
+	struct sm_dir *sd = &c->sm.dir[d];
+	bool drained = false;
+
+	if (backlog)
+		return;
+	for (int i = 0; i < SM_COPY_BURST && !drained; i++) {
+		ssize_t n;
+
+		if (sd->buf_off < sd->buf_len) {
+			n = send(c->fd[!d], sd->buf + sd->buf_off, sd->buf_len - sd->buf_off,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n < 0)
+				return;	/* full (EAGAIN), or an error the next sample sees */
+			sd->buf_off += (size_t)n;
+			sd->copied += (uint64_t)n;
+			continue;
+		}
+		if (!sd->buf && !(sd->buf = malloc(SM_COPY_BUF)))
+			return;
+		n = recv(c->fd[d], sd->buf, SM_COPY_BUF, MSG_DONTWAIT);
+		if (n > 0) {
+			sd->buf_len = (size_t)n;
+			sd->buf_off = 0;
+		} else {
+			drained = true;	/* empty (EAGAIN), the FIN, or an error */
+		}
+	}
+	if (!drained)
+		return;
+	free(sd->buf);
+	sd->buf = NULL;
+	sd->buf_len = sd->buf_off = 0;
+	set_paused(w, c, d, false);
+}
+
 static void account(struct conn *c, const struct sample *m)
 {
 	c->dir[SIDE_CLIENT].bytes = m->written[SIDE_SERVER];
@@ -282,7 +336,7 @@ static void check(struct worker *w, struct conn *c)
 		if (!sd->paused && inflight > SM_HIGH)
 			set_paused(w, c, d, true);
 		else if (sd->paused && inflight < SM_LOW)
-			set_paused(w, c, d, false);
+			resume(w, c, d, backlog);
 		if (sd->paused)
 			urgent = true;
 		if (inflight > 0)
@@ -393,6 +447,10 @@ void sockmap_end(struct worker *w, struct conn *c)
 	struct sample m;
 
 	poll_unlink(w, c);
+	for (int d = 0; d < 2; d++) {
+		free(c->sm.dir[d].buf);
+		c->sm.dir[d].buf = NULL;
+	}
 	if (!c->sm.on)
 		return;
 	sample(w, c, &m);

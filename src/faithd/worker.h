@@ -60,6 +60,9 @@ enum conn_side { SIDE_CLIENT = 0, SIDE_SERVER = 1 };
 struct sm_dir {
 	uint64_t cookie;	/* of fd[d]: its key in the maps */
 	uint64_t base;		/* fd[!d]'s bytes acked + queued when relaying began */
+	uint64_t copied;	/* bytes the worker moved itself (on resuming) */
+	char *buf;		/* while resuming: bytes read, not all written */
+	size_t buf_len, buf_off;
 	bool paused;		/* fd[d] out of `active`: not read (flow control) */
 	bool shut;		/* its FIN passed on */
 };
