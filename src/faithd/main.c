@@ -41,8 +41,7 @@ static void usage(FILE *out)
 		"  -M, --max-per-source N     connections at once per client address (default 0)\n"
 		"      --datapath PATH        how bytes move: 'splice' (splice() in the workers,\n"
 		"                             the default) or 'sockmap' (a BPF sockmap program\n"
-		"                             relays in the kernel; experimental, needs\n"
-		"                             FAITHD_EXPERIMENTAL_SOCKMAP=1: see faithd(8))\n"
+		"                             relays in the kernel: see faithd(8))\n"
 		"      --cpu-affinity MODE    'none' (the default): the scheduler places the\n"
 		"                             workers; 'auto': pin worker i to the i-th CPU\n"
 		"                             faithd may use and hand it the connections whose\n"
@@ -140,26 +139,6 @@ static int parse_timeout(const char *opt, const char *text, unsigned *ms)
 	return EXIT_USAGE;
 }
 
-/*
- * --datapath sockmap can lose or reorder bytes when it pauses a direction
- * (flow control; see src/faithd/sockmap.c): only on explicit request, for
- * benchmarks and development.
- */
-static int sockmap_allowed(struct faithd_opts *o)
-{
-	const char *yes = getenv("FAITHD_EXPERIMENTAL_SOCKMAP");
-
-	if (!yes || strcmp(yes, "1")) {
-		fprintf(stderr, "faithd: error: --datapath sockmap is experimental: when it pauses a "
-			"direction (flow control) the kernel's sockmap can lose or reorder bytes; "
-			"use --datapath splice (the default), or set FAITHD_EXPERIMENTAL_SOCKMAP=1 "
-			"to run it anyway (benchmarks, development)\n");
-		return EXIT_USAGE;
-	}
-	o->datapath = DATAPATH_SOCKMAP;
-	return 0;
-}
-
 static int parse_args(struct faithd_opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -224,7 +203,7 @@ static int parse_args(struct faithd_opts *o, int argc, char **argv)
 			if (!strcmp(optarg, "splice"))
 				o->datapath = DATAPATH_SPLICE;
 			else if (!strcmp(optarg, "sockmap"))
-				err = sockmap_allowed(o);
+				o->datapath = DATAPATH_SOCKMAP;
 			else
 				err = bad("--datapath: '%s': 'splice' or 'sockmap'", optarg);
 			break;

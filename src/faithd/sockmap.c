@@ -10,20 +10,23 @@
  *     before it may still sit in the psock backlog of the other socket
  *     (redirected, not yet in its send queue): shutdown(SHUT_WR) waits
  *     until every byte received is in the send queue, i.e. the source's
- *     tcpi_bytes_received == the bytes redirected == the bytes written to
- *     the other socket (tcpi_bytes_acked + SIOCOUTQ, less their value at
- *     the start).
+ *     tcpi_bytes_received == the bytes redirected + passed, and those ==
+ *     the bytes written to the other socket (tcpi_bytes_acked + SIOCOUTQ,
+ *     less their value at the start).
  *   Resets and errors: a reset (SO_LINGER 0) to the other side, as the
  *     splice relay does.
  *   Flow control: the kernel does not limit the psock backlog: a fast
  *     sender and a slow receiver would pile up redirected bytes without
  *     bound.  While more than SM_HIGH bytes of a direction are redirected
- *     and not yet acknowledged by the receiver, its source socket leaves
- *     `active`: its receive queue fills and TCP closes the sender's
- *     window.  Below SM_LOW it goes back, and a SO_RCVLOWAT write makes
- *     the kernel run the verdict over what queued meanwhile.  Before it
- *     goes back, the worker moves what the source holds itself (see
- *     resume(): taking a socket out of `active` can strand an skb on it).
+ *     and not yet acknowledged by the receiver, the worker sets `hold` for
+ *     its source socket: the program then passes its skbs, which queue on
+ *     the socket, charged to its receive buffer, and TCP closes the
+ *     sender's window.  The socket never leaves the map: that would race
+ *     with the skb the kernel is handling and could strand it.  The worker
+ *     moves the passed bytes to the other socket itself (recv, send), but
+ *     only once every redirected byte is in that socket's send queue
+ *     (backlog 0); the program redirects again only once every passed byte
+ *     was moved (see move()).  Below SM_LOW, hold is cleared.
  *   Idle timeout and the log line's byte counts: from TCP_INFO.
  *
  * Samples (TCP_INFO, SIOCOUTQ, the `dirs` counters, poll) are taken when
@@ -53,10 +56,16 @@
 
 #define SM_HIGH		(8u << 20)	/* stop reading a source above this... */
 #define SM_LOW		(4u << 20)	/* ...until the direction is below this */
-#define SM_URGENT_MS	1	/* paused, or a FIN waiting for the backlog */
+/* Passed bytes not yet moved, at most: they are charged to the source's
+ * receive buffer, except those the kernel queues behind the socket's own
+ * psock backlog (bytes redirected to it, waiting for its send window).  A
+ * client that keeps sending while reading nothing of a stalled download
+ * could make those grow without bound: such a connection is reset. */
+#define SM_PASSED_MAX	(64u << 20)
+#define SM_URGENT_MS	1	/* passed bytes to move, or a FIN waiting */
 #define SM_FAST_MS	4	/* bytes queued towards a receiver */
 #define SM_SLOW_MS	1000	/* quiet: the most between two samples */
-#define SM_COPY_BUF	(64u << 10)	/* resuming: the worker's copy buffer */
+#define SM_COPY_BUF	(64u << 10)	/* the worker's buffer for passed bytes */
 #define SM_COPY_BURST	32	/* reads and writes a sample, at most */
 
 /* ---- the master: load, attach, check ------------------------------------ */
@@ -79,9 +88,9 @@ int sockmap_load(struct faithd_sockmap **out)
 		return err;
 	}
 	sm->socks_fd = bpf_map__fd(sm->skel->maps.socks);
-	sm->active_fd = bpf_map__fd(sm->skel->maps.active);
 	sm->dirs_fd = bpf_map__fd(sm->skel->maps.dirs);
-	if (bpf_prog_attach(bpf_program__fd(sm->skel->progs.faithd_verdict), sm->active_fd,
+	sm->ctl_fd = bpf_map__fd(sm->skel->maps.ctl);
+	if (bpf_prog_attach(bpf_program__fd(sm->skel->progs.faithd_verdict), sm->socks_fd,
 			    BPF_SK_SKB_STREAM_VERDICT, 0) < 0) {
 		err = -errno;
 		log_err("--datapath sockmap: attaching the stream verdict program: %s; "
@@ -95,11 +104,11 @@ int sockmap_load(struct faithd_sockmap **out)
 
 int sockmap_check(const struct faithd_sockmap *sm, const char *user)
 {
-	struct faithd_sm_dir d = { 0 };
+	struct faithd_sm_ctl v = { 0 };
 	__u64 key = 0;
 
-	if (!bpf_map_update_elem(sm->dirs_fd, &key, &d, BPF_ANY)) {
-		bpf_map_delete_elem(sm->dirs_fd, &key);
+	if (!bpf_map_update_elem(sm->ctl_fd, &key, &v, BPF_ANY)) {
+		bpf_map_delete_elem(sm->ctl_fd, &key);
 		return 0;
 	}
 	log_err("--datapath sockmap: as user '%s', updating the relay's maps fails: %s; "
@@ -122,6 +131,8 @@ struct sample {
 	uint64_t written[2];	/* bytes written to socket s's send side */
 	uint64_t unacked[2];	/* of those, in its send queue (SIOCOUTQ) */
 	uint64_t sent[2];	/* bytes taken from socket s: redirected, copied */
+	uint64_t redirected[2];	/* of socket s's bytes: redirected by the program */
+	uint64_t passed[2];	/* ...and passed (left on it for the worker) */
 	bool rdhup[2];		/* socket s's peer sent FIN */
 	int err[2];		/* socket s failed (reset, timeout) */
 };
@@ -149,8 +160,6 @@ static void sample(struct worker *w, struct conn *c, struct sample *m)
 
 	memset(m, 0, sizeof(*m));
 	for (int s = 0; s < 2; s++) {
-		struct faithd_sm_dir d;
-
 		p[s].fd = c->fd[s];
 		p[s].events = POLLRDHUP;
 		if (tcp_counts(c->fd[s], &m->rx[s], &acked, &m->unacked[s]))
@@ -158,9 +167,17 @@ static void sample(struct worker *w, struct conn *c, struct sample *m)
 		/* base: acked + queued before any byte was relayed; after our
 		 * shutdown() both count the FIN too. */
 		m->written[s] = acked + m->unacked[s] - c->sm.dir[!s].base - c->sm.dir[!s].shut;
-		if (!bpf_map_lookup_elem(w->ctx->sockmap->dirs_fd, &c->sm.dir[s].cookie, &d))
-			m->sent[s] = d.sent;
-		m->sent[s] += c->sm.dir[s].copied;
+	}
+	/* After what was written: a backlog (sent - written) is never
+	 * under-estimated. */
+	for (int s = 0; s < 2; s++) {
+		struct faithd_sm_dir d;
+
+		if (!bpf_map_lookup_elem(w->ctx->sockmap->dirs_fd, &c->sm.dir[s].cookie, &d)) {
+			m->redirected[s] = d.sent;
+			m->passed[s] = d.passed;
+		}
+		m->sent[s] = m->redirected[s] + c->sm.dir[s].copied;
 	}
 	if (poll(p, 2, 0) < 0)
 		return;
@@ -216,8 +233,8 @@ static int map_add(int map_fd, uint64_t cookie, int fd)
 	return bpf_map_update_elem(map_fd, &cookie, &val, BPF_ANY) < 0 ? -errno : 0;
 }
 
-/* Run the verdict over bytes that queued while the socket was not in
- * `active`: setting SO_RCVLOWAT signals the socket's data_ready. */
+/* Run the verdict over bytes that queued before the socket was in the map:
+ * setting SO_RCVLOWAT signals the socket's data_ready. */
 static void kick(int fd)
 {
 	int one = 1;
@@ -225,73 +242,91 @@ static void kick(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
 }
 
-static void set_paused(struct worker *w, struct conn *c, int d, bool pause)
+/* Tell the program (`ctl`) whether to hold direction d, and how many of
+ * its passed bytes the worker has moved. */
+static int publish(struct worker *w, struct conn *c, int d, bool hold)
 {
-	const struct faithd_sockmap *sm = w->ctx->sockmap;
 	struct sm_dir *sd = &c->sm.dir[d];
+	struct faithd_sm_ctl v = { .hold = hold, .consumed = sd->consumed };
 
-	if (pause) {
-		if (bpf_map_delete_elem(sm->active_fd, &sd->cookie) < 0 && errno != ENOENT)
-			return;
-		sd->paused = true;
-		log_debug("fd %d: over %u bytes queued to the %s: not reading the %s for now",
-			  c->fd[d], SM_HIGH, d == SIDE_CLIENT ? "server" : "client",
-			  d == SIDE_CLIENT ? "client" : "server");
-		return;
-	}
-	if (map_add(sm->active_fd, sd->cookie, c->fd[d]))
-		return;
-	sd->paused = false;
-	kick(c->fd[d]);
+	if (bpf_map_update_elem(w->ctx->sockmap->ctl_fd, &sd->cookie, &v, BPF_ANY) < 0)
+		return -errno;
+	if (hold != sd->hold)
+		log_debug("fd %d: %s %u bytes queued to the %s: %s the %s's %s",
+			  c->fd[d], hold ? "over" : "under", hold ? SM_HIGH : SM_LOW,
+			  d == SIDE_CLIENT ? "server" : "client", hold ? "holding" : "moving",
+			  d == SIDE_CLIENT ? "client" : "server", hold ? "bytes" : "held bytes");
+	sd->hold = hold;
+	sd->published = sd->consumed;
+	return 0;
+}
+
+/* Redirected bytes of direction d not yet in fd[!d]'s send queue, counted
+ * now: what fd[!d] was written first, then what was sent to it. */
+static int backlog_now(struct worker *w, struct conn *c, int d, uint64_t *backlog)
+{
+	struct sm_dir *sd = &c->sm.dir[d];
+	uint64_t rx, acked, outq, written;
+	struct faithd_sm_dir v;
+
+	if (tcp_counts(c->fd[!d], &rx, &acked, &outq) ||
+	    bpf_map_lookup_elem(w->ctx->sockmap->dirs_fd, &sd->cookie, &v) < 0)
+		return -errno;
+	written = acked + outq - sd->base - c->sm.dir[!d].shut;
+	*backlog = v.sent + sd->copied > written ? v.sent + sd->copied - written : 0;
+	return 0;
 }
 
 /*
- * Resume direction d.  Taking a socket out of `active` races with the
- * verdict: an skb it is handling just then finds no program and stays on
- * the socket (its psock's own queue), after the bytes already redirected.
- * So before the socket goes back, the worker moves what the source holds
- * to the other socket itself, once every redirected byte is in that
- * socket's send queue (backlog 0).  Until the source is empty the
- * direction stays paused; the next samples go on.  This makes lost bytes
- * rarer, not impossible: the stranded skb reaches the socket's own queue
- * through the psock's work queue, possibly after newer bytes were read.
- * Hence the datapath is experimental (faithd.8).
+ * Move passed bytes of direction d (left on fd[d] by the program) to
+ * fd[!d].  Two rules keep the bytes in order:
+ *   - the worker writes only once every redirected byte is in fd[!d]'s
+ *     send queue: the backlog is counted after the bytes were read, so it
+ *     covers every skb redirected before them;
+ *   - the program redirects only once `ctl` says every passed byte was
+ *     written (consumed == passed), and consumed is published after the
+ *     writes: until then it passes, so no redirect comes in between.
+ * Returns false when the connection ended.
  */
-static void resume(struct worker *w, struct conn *c, int d, uint64_t backlog)
+static bool move(struct worker *w, struct conn *c, int d)
 {
 	struct sm_dir *sd = &c->sm.dir[d];
-	bool drained = false;
+	bool checked = false;
+	uint64_t backlog;
 
-	if (backlog)
-		return;
-	for (int i = 0; i < SM_COPY_BURST && !drained; i++) {
+	for (int i = 0; i < SM_COPY_BURST; i++) {
 		ssize_t n;
 
-		if (sd->buf_off < sd->buf_len) {
-			n = send(c->fd[!d], sd->buf + sd->buf_off, sd->buf_len - sd->buf_off,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (n < 0)
-				return;	/* full (EAGAIN), or an error the next sample sees */
-			sd->buf_off += (size_t)n;
-			sd->copied += (uint64_t)n;
-			continue;
-		}
-		if (!sd->buf && !(sd->buf = malloc(SM_COPY_BUF)))
-			return;
-		n = recv(c->fd[d], sd->buf, SM_COPY_BUF, MSG_DONTWAIT);
-		if (n > 0) {
+		if (!sd->buf_len) {
+			if (!sd->buf && !(sd->buf = malloc(SM_COPY_BUF)))
+				break;
+			n = recv(c->fd[d], sd->buf, SM_COPY_BUF, MSG_DONTWAIT);
+			if (n <= 0)
+				break;	/* none yet (EAGAIN), the FIN, or an error */
 			sd->buf_len = (size_t)n;
 			sd->buf_off = 0;
-		} else {
-			drained = true;	/* empty (EAGAIN), the FIN, or an error */
 		}
+		if (!checked) {
+			if (backlog_now(w, c, d, &backlog) || backlog)
+				break;
+			checked = true;
+		}
+		n = send(c->fd[!d], sd->buf + sd->buf_off, sd->buf_len - sd->buf_off,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0)
+			break;	/* full (EAGAIN), or an error the next sample sees */
+		sd->buf_off += (size_t)n;
+		sd->copied += (uint64_t)n;
+		if (sd->buf_off < sd->buf_len)
+			continue;
+		sd->consumed += sd->buf_len;
+		sd->buf_len = sd->buf_off = 0;
 	}
-	if (!drained)
-		return;
-	free(sd->buf);
-	sd->buf = NULL;
-	sd->buf_len = sd->buf_off = 0;
-	set_paused(w, c, d, false);
+	if (sd->consumed != sd->published && publish(w, c, d, sd->hold)) {
+		conn_abort(w, c, "sockmap: updating the relay's maps failed");
+		return false;
+	}
+	return true;
 }
 
 static void account(struct conn *c, const struct sample *m)
@@ -332,19 +367,43 @@ static void check(struct worker *w, struct conn *c)
 		/* Redirected, not yet written to the other socket (psock backlog). */
 		uint64_t backlog = m.sent[d] > m.written[!d] ? m.sent[d] - m.written[!d] : 0;
 		uint64_t inflight = backlog + m.unacked[!d];
+		uint64_t pending = m.passed[d] - sd->consumed;	/* passed, not moved */
 
-		if (!sd->paused && inflight > SM_HIGH)
-			set_paused(w, c, d, true);
-		else if (sd->paused && inflight < SM_LOW)
-			resume(w, c, d, backlog);
-		if (sd->paused)
+		if (sd->hold != (sd->hold ? inflight >= SM_LOW : inflight > SM_HIGH) &&
+		    publish(w, c, d, !sd->hold)) {
+			conn_abort(w, c, "sockmap: updating the relay's maps failed");
+			return;
+		}
+		if (pending > SM_PASSED_MAX) {
+			log_info("fd %d: over %u bytes from the %s held in the kernel while the "
+				 "other way is stalled; resetting the connection (--datapath splice "
+				 "has no such limit)", c->fd[d], SM_PASSED_MAX,
+				 d == SIDE_CLIENT ? "client" : "server");
+			conn_abort(w, c, "sockmap: too many bytes held");
+			return;
+		}
+		/* Held: the receiver is behind; what was passed waits too. */
+		if ((pending || sd->buf_len) && !sd->hold) {
+			if (!move(w, c, d))
+				return;
+			pending = m.passed[d] > sd->consumed ? m.passed[d] - sd->consumed : 0;
+		}
+		if (pending || sd->buf_len) {
+			sd->moving = true;
 			urgent = true;
+		} else if (sd->moving && !sd->hold) {
+			log_debug("fd %d: the %s's held bytes all moved: relaying in the kernel again",
+				  c->fd[d], d == SIDE_CLIENT ? "client" : "server");
+			sd->moving = false;
+		}
 		if (inflight > 0)
 			queued = true;
 		if (sd->shut || !m.rdhup[d])
 			continue;
-		/* tcpi_bytes_received counts the FIN too. */
-		if (m.rx[d] != m.sent[d] + 1 || backlog) {
+		/* tcpi_bytes_received counts the FIN too; every passed byte
+		 * moved, every redirected one in the send queue. */
+		if (m.rx[d] != m.redirected[d] + m.passed[d] + 1 || pending || sd->buf_len ||
+		    backlog) {
 			urgent = true;	/* bytes before the FIN still on their way */
 			continue;
 		}
@@ -372,6 +431,36 @@ static void check(struct worker *w, struct conn *c)
 	poll_at(w, c, now + next);
 }
 
+/*
+ * Only established sockets go into a sockmap: one already had a FIN (or a
+ * reset).  The splice relay takes the connection, unless the client's
+ * socket went in and received bytes meanwhile: they are on its psock, which
+ * taking it out of the map would drop.  Then, rather than lose them, the
+ * connection is reset (a window of microseconds: the server's FIN between
+ * the two updates).
+ */
+static void not_established(struct worker *w, struct conn *c)
+{
+	const struct faithd_sockmap *sm = w->ctx->sockmap;
+	uint64_t passed = 0;
+
+	for (int s = 0; s < 2; s++) {
+		struct faithd_sm_dir d;
+
+		bpf_map_delete_elem(sm->socks_fd, &c->sm.dir[s].cookie);
+		if (!bpf_map_lookup_elem(sm->dirs_fd, &c->sm.dir[s].cookie, &d))
+			passed += d.passed;
+		bpf_map_delete_elem(sm->dirs_fd, &c->sm.dir[s].cookie);
+		bpf_map_delete_elem(sm->ctl_fd, &c->sm.dir[s].cookie);
+	}
+	c->sm.on = false;
+	if (passed)
+		return conn_abort(w, c, "closed while entering the sockmap, with bytes in it");
+	log_debug("fd %d: not established any more; relaying it with splice()",
+		  c->fd[SIDE_CLIENT]);
+	conn_splice(w, c);
+}
+
 void sockmap_relay(struct worker *w, struct conn *c)
 {
 	const struct faithd_sockmap *sm = w->ctx->sockmap;
@@ -387,31 +476,26 @@ void sockmap_relay(struct worker *w, struct conn *c)
 		/* fd[s] is the destination of direction !s. */
 		c->sm.dir[!s].base = acked + outq;
 	}
-	/* Targets first, then the counters, then start reading. */
-	for (int s = 0; s < 2 && !err; s++)
-		err = map_add(sm->socks_fd, c->sm.dir[s].cookie, c->fd[s]);
+	/* The counters first, held: until both sockets are in the map (the
+	 * redirect targets), what one receives stays on it. */
 	for (int s = 0; s < 2 && !err; s++) {
 		struct faithd_sm_dir d = { .peer = c->sm.dir[!s].cookie };
+		struct faithd_sm_ctl v = { .hold = 1 };
 
-		if (bpf_map_update_elem(sm->dirs_fd, &c->sm.dir[s].cookie, &d, BPF_ANY) < 0)
+		if (bpf_map_update_elem(sm->dirs_fd, &c->sm.dir[s].cookie, &d, BPF_ANY) < 0 ||
+		    bpf_map_update_elem(sm->ctl_fd, &c->sm.dir[s].cookie, &v, BPF_ANY) < 0)
 			err = -errno;
 	}
 	c->sm.on = true;
+	/* The client first: it is the one likely to have sent its FIN already
+	 * (a request and a half-close while the upstream connect was under
+	 * way), and then nothing is in the map yet. */
 	for (int s = 0; s < 2 && !err; s++)
-		err = map_add(sm->active_fd, c->sm.dir[s].cookie, c->fd[s]);
-	if (err == -EOPNOTSUPP) {
-		/* Only established sockets go into a sockmap: this one already
-		 * had a FIN (or a reset).  The splice relay takes it. */
-		log_debug("fd %d: not established any more; relaying it with splice()",
-			  c->fd[SIDE_CLIENT]);
-		for (int s = 0; s < 2; s++) {
-			bpf_map_delete_elem(sm->active_fd, &c->sm.dir[s].cookie);
-			bpf_map_delete_elem(sm->socks_fd, &c->sm.dir[s].cookie);
-			bpf_map_delete_elem(sm->dirs_fd, &c->sm.dir[s].cookie);
-		}
-		c->sm.on = false;
-		return conn_splice(w, c);
-	}
+		err = map_add(sm->socks_fd, c->sm.dir[s].cookie, c->fd[s]);
+	if (err == -EOPNOTSUPP)
+		return not_established(w, c);
+	for (int s = 0; s < 2 && !err; s++)
+		err = publish(w, c, s, false);
 	if (err) {
 		char why[96];
 
@@ -455,9 +539,17 @@ void sockmap_end(struct worker *w, struct conn *c)
 		return;
 	sample(w, c, &m);
 	account(c, &m);
-	/* Closing the sockets takes them out of socks and active. */
-	for (int s = 0; s < 2; s++)
+	log_debug("fd %d: sockmap: redirected %llu + %llu bytes, moved by the worker "
+		  "%llu + %llu (client to server + back)", c->fd[SIDE_CLIENT],
+		  (unsigned long long)m.redirected[SIDE_CLIENT],
+		  (unsigned long long)m.redirected[SIDE_SERVER],
+		  (unsigned long long)c->sm.dir[SIDE_CLIENT].copied,
+		  (unsigned long long)c->sm.dir[SIDE_SERVER].copied);
+	/* Closing the sockets takes them out of socks. */
+	for (int s = 0; s < 2; s++) {
 		bpf_map_delete_elem(w->ctx->sockmap->dirs_fd, &c->sm.dir[s].cookie);
+		bpf_map_delete_elem(w->ctx->sockmap->ctl_fd, &c->sm.dir[s].cookie);
+	}
 	c->sm.on = false;
 }
 

@@ -5,9 +5,9 @@
 
 struct faithd_sockmap {
 	struct faithd_sockmap_bpf *skel;
-	int socks_fd;	/* every relayed socket: the redirect targets */
-	int active_fd;	/* the sockets read from now (the verdict program's map) */
-	int dirs_fd;	/* cookie -> peer cookie, bytes redirected */
+	int socks_fd;	/* every relayed socket: the verdict's map and targets */
+	int dirs_fd;	/* cookie -> peer cookie, bytes redirected and passed */
+	int ctl_fd;	/* cookie -> hold, passed bytes moved (faithd's word) */
 };
 
 /* Load and attach the verdict program (needs CAP_BPF and CAP_NET_ADMIN);

@@ -60,10 +60,13 @@ enum conn_side { SIDE_CLIENT = 0, SIDE_SERVER = 1 };
 struct sm_dir {
 	uint64_t cookie;	/* of fd[d]: its key in the maps */
 	uint64_t base;		/* fd[!d]'s bytes acked + queued when relaying began */
-	uint64_t copied;	/* bytes the worker moved itself (on resuming) */
-	char *buf;		/* while resuming: bytes read, not all written */
+	uint64_t copied;	/* bytes the worker wrote to fd[!d] itself */
+	uint64_t consumed;	/* of the passed bytes, read and all written */
+	uint64_t published;	/* consumed as `ctl` holds it */
+	char *buf;		/* passed bytes read, not all written yet */
 	size_t buf_len, buf_off;
-	bool paused;		/* fd[d] out of `active`: not read (flow control) */
+	bool hold;		/* `ctl` says hold: fd[d]'s bytes are passed */
+	bool moving;		/* passed bytes not all moved yet */
 	bool shut;		/* its FIN passed on */
 };
 
