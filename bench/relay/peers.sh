@@ -105,9 +105,8 @@ faith_start() {
 # --cpu-affinity auto: a veth delivers on the sender's CPU, as RSS would.
 peer_start_faith() { faith_start faith --cpu-affinity auto ${FAITHD_ARGS:-}; }
 # shellcheck disable=SC2086
-# Experimental (faithd.8): measured, not offered by default.
 peer_start_faith_sockmap() {
-	FAITHD_EXPERIMENTAL_SOCKMAP=1 faith_start faith_sockmap --datapath sockmap 		--cpu-affinity auto ${FAITHD_ARGS:-}
+	faith_start faith_sockmap --datapath sockmap --cpu-affinity auto ${FAITHD_ARGS:-}
 }
 
 # --- haproxy, TCP mode, splicing, 2 threads -------------------------------

@@ -56,12 +56,15 @@
 
 #define SM_HIGH		(8u << 20)	/* stop reading a source above this... */
 #define SM_LOW		(4u << 20)	/* ...until the direction is below this */
-/* Passed bytes not yet moved, at most: they are charged to the source's
- * receive buffer, except those the kernel queues behind the socket's own
- * psock backlog (bytes redirected to it, waiting for its send window).  A
- * client that keeps sending while reading nothing of a stalled download
- * could make those grow without bound: such a connection is reset. */
-#define SM_PASSED_MAX	(64u << 20)
+/* Passed bytes not yet moved, at most.  Most are charged to the source's
+ * receive buffer, which bounds them; but while the source's own psock
+ * backlog is not empty (bytes redirected to it, waiting for its send
+ * window), the kernel queues passed skbs behind those, uncharged, and the
+ * sender's window stays open.  Both ways congested at once (iperf3 --bidir)
+ * reach tens of MiB for a moment; both peers sending and neither reading
+ * grows without bound (about 150 MB/s here).  Such a connection is reset
+ * at this many.  (Shrinking SO_RCVBUF did not slow it.) */
+#define SM_PASSED_MAX	(256u << 20)
 #define SM_URGENT_MS	1	/* passed bytes to move, or a FIN waiting */
 #define SM_FAST_MS	4	/* bytes queued towards a receiver */
 #define SM_SLOW_MS	1000	/* quiet: the most between two samples */

@@ -3,8 +3,9 @@
 # (50 MB each way byte-exact, half-close, resets both ways, 1,000
 # concurrent, limits, idle timeout...) with the in-kernel relay; flow
 # control: a fast sender and a slow reader, a reader that stutters (the
-# sender held and released again and again, every byte checked), repeated
-# 50 MB transfers beside a CPU hog; what --datapath refuses.
+# sender held and released, every byte checked), both peers sending and
+# neither reading (reset at 256 MiB held), repeated 50 MB transfers beside
+# a CPU hog; what --datapath refuses.
 . "$(dirname "$0")/lib.sh"
 need_root
 E2E=$(dirname "$0")
@@ -93,6 +94,20 @@ tail -n +$((lines + 1)) "$FAITHD_LOG" >"$TMP/log2"
 check "... the client was held" grep -q "holding the client" "$TMP/log2"
 check "... and once the held bytes are all moved, the kernel relays again" \
 	grep -q "the client's held bytes all moved: relaying in the kernel again" "$TMP/log2"
+
+# Both peers send and neither reads: the kernel queues what it holds for
+# one side behind what waits for that side's window, uncharged, so the
+# sender is not held back; faithd resets the connection at 256 MiB.
+nsenter --net="/run/netns/$NS_S" python3 "$E2E/blast.py" serve 192.0.2.2 7012 20 \
+	>"$TMP/blast.out" 2>&1 &
+PIDS+=("$!")
+wait_for "$TMP/blast.out" '^ready' || sed 's/^/#   /' "$TMP/blast.out"
+C timeout 30 python3 "$E2E/blast.py" client 64:ff9b::c000:202 7012 20 >"$TMP/fast.out" 2>&1
+check "both peers sending, neither reading: the client gets a reset" \
+	grep -q "^error Connection reset by peer" "$TMP/fast.out"
+check "... logged: 256 MiB held" \
+	grep -q "over 268435456 bytes from the .* held in the kernel while the other way is stalled; resetting" \
+	"$FAITHD_LOG"
 stop_faithd
 check "SIGTERM: faithd exits with status 0" test "$FAITHD_RC" = 0
 
