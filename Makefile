@@ -25,7 +25,8 @@ FAITHD_LIB_OBJS := $(FAITHD_LIB_SRCS:src/faithd/%.c=$(BUILD)/faithd/%.o)
 # The daemon: command line, master, workers, connections, policy, limits, log.
 FAITHD_SRCS := src/faithd/main.c src/faithd/master.c src/faithd/worker.c \
                src/faithd/conn.c src/faithd/policy.c src/faithd/connlimits.c \
-               src/faithd/log.c src/faithd/sockmap.c
+               src/faithd/log.c src/faithd/sockmap.c \
+               src/faithd/sockmap_load.c
 TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) \
                $(BUILD)/faith-testrelay $(BUILD)/faith-testclient \
                $(BUILD)/faith-bytes

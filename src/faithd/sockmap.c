@@ -46,9 +46,7 @@
 #include <linux/tcp.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
-#include "faithd_sockmap.skel.h"
 #include "faithd/log.h"
 #include "faithd/sockmap.h"
 #include "faithd/sockmap_maps.h"
@@ -70,62 +68,6 @@
 #define SM_SLOW_MS	1000	/* quiet: the most between two samples */
 #define SM_COPY_BUF	(64u << 10)	/* the worker's buffer for passed bytes */
 #define SM_COPY_BURST	32	/* reads and writes a sample, at most */
-
-/* ---- the master: load, attach, check ------------------------------------ */
-
-int sockmap_load(struct faithd_sockmap **out)
-{
-	struct faithd_sockmap *sm = calloc(1, sizeof(*sm));
-	int err;
-
-	if (!sm)
-		return -ENOMEM;
-	libbpf_set_print(NULL);
-	sm->skel = faithd_sockmap_bpf__open_and_load();
-	if (!sm->skel) {
-		err = -errno;
-		log_err("--datapath sockmap: loading its BPF program failed: %s (it needs "
-			"CAP_BPF and CAP_NET_ADMIN, and a kernel with BPF sockmap support); "
-			"use --datapath splice", strerror(-err));
-		free(sm);
-		return err;
-	}
-	sm->socks_fd = bpf_map__fd(sm->skel->maps.socks);
-	sm->dirs_fd = bpf_map__fd(sm->skel->maps.dirs);
-	sm->ctl_fd = bpf_map__fd(sm->skel->maps.ctl);
-	if (bpf_prog_attach(bpf_program__fd(sm->skel->progs.faithd_verdict), sm->socks_fd,
-			    BPF_SK_SKB_STREAM_VERDICT, 0) < 0) {
-		err = -errno;
-		log_err("--datapath sockmap: attaching the stream verdict program: %s; "
-			"use --datapath splice", strerror(-err));
-		sockmap_unload(sm);
-		return err;
-	}
-	*out = sm;
-	return 0;
-}
-
-int sockmap_check(const struct faithd_sockmap *sm, const char *user)
-{
-	struct faithd_sm_ctl v = { 0 };
-	__u64 key = 0;
-
-	if (!bpf_map_update_elem(sm->ctl_fd, &key, &v, BPF_ANY)) {
-		bpf_map_delete_elem(sm->ctl_fd, &key);
-		return 0;
-	}
-	log_err("--datapath sockmap: as user '%s', updating the relay's maps fails: %s; "
-		"run faithd with --user '' or use --datapath splice", user, strerror(errno));
-	return -errno;
-}
-
-void sockmap_unload(struct faithd_sockmap *sm)
-{
-	if (!sm)
-		return;
-	faithd_sockmap_bpf__destroy(sm->skel);
-	free(sm);
-}
 
 /* ---- the worker: samples ------------------------------------------------- */
 
@@ -338,6 +280,65 @@ static void account(struct conn *c, const struct sample *m)
 	c->dir[SIDE_SERVER].bytes = m->written[SIDE_CLIENT];
 }
 
+/* Direction d of check(): flow control, held bytes, the FIN.  Returns
+ * true when the connection ended. */
+static bool check_dir(struct worker *w, struct conn *c, const struct sample *m, int d,
+		      bool *urgent, bool *queued)
+{
+	struct sm_dir *sd = &c->sm.dir[d];
+	/* Redirected, not yet written to the other socket (psock backlog). */
+	uint64_t backlog = m->sent[d] > m->written[!d] ? m->sent[d] - m->written[!d] : 0;
+	uint64_t inflight = backlog + m->unacked[!d];
+	/* Passed, not moved yet. */
+	uint64_t pending = m->passed[d] > sd->consumed ? m->passed[d] - sd->consumed : 0;
+
+	if (sd->hold != (sd->hold ? inflight >= SM_LOW : inflight > SM_HIGH) &&
+	    publish(w, c, d, !sd->hold)) {
+		conn_abort(w, c, "sockmap: updating the relay's maps failed");
+		return true;
+	}
+	if (pending > SM_PASSED_MAX) {
+		log_info("fd %d: over %u bytes from the %s held in the kernel while the "
+			 "other way is stalled; resetting the connection (--datapath splice "
+			 "has no such limit)", c->fd[d], SM_PASSED_MAX,
+			 d == SIDE_CLIENT ? "client" : "server");
+		conn_abort(w, c, "sockmap: too many bytes held");
+		return true;
+	}
+	/* Held: the receiver is behind; what was passed waits too. */
+	if ((pending || sd->buf_len) && !sd->hold) {
+		if (!move(w, c, d))
+			return true;
+		pending = m->passed[d] > sd->consumed ? m->passed[d] - sd->consumed : 0;
+	}
+	if (pending || sd->buf_len) {
+		sd->moving = true;
+		*urgent = true;
+	} else if (sd->moving && !sd->hold) {
+		log_debug("fd %d: the %s's held bytes all moved: relaying in the kernel again",
+			  c->fd[d], d == SIDE_CLIENT ? "client" : "server");
+		sd->moving = false;
+	}
+	if (inflight > 0)
+		*queued = true;
+	if (sd->shut || !m->rdhup[d])
+		return false;
+	/* tcpi_bytes_received counts the FIN too; every passed byte moved,
+	 * every redirected one in the send queue. */
+	if (m->rx[d] != m->redirected[d] + m->passed[d] + 1 || pending || sd->buf_len ||
+	    backlog) {
+		*urgent = true;	/* bytes before the FIN still on their way */
+		return false;
+	}
+	if (shutdown(c->fd[!d], SHUT_WR) < 0 && errno != ENOTCONN) {
+		account(c, m);
+		conn_finish(w, c, strerror(errno), true, true);
+		return true;
+	}
+	sd->shut = true;
+	return false;
+}
+
 /* Look at c now: errors, FINs, flow control; when to look again. */
 static void check(struct worker *w, struct conn *c)
 {
@@ -365,58 +366,9 @@ static void check(struct worker *w, struct conn *c)
 			    strerror(m.err[s]), true, true);
 		return;
 	}
-	for (int d = 0; d < 2; d++) {
-		struct sm_dir *sd = &c->sm.dir[d];
-		/* Redirected, not yet written to the other socket (psock backlog). */
-		uint64_t backlog = m.sent[d] > m.written[!d] ? m.sent[d] - m.written[!d] : 0;
-		uint64_t inflight = backlog + m.unacked[!d];
-		uint64_t pending = m.passed[d] - sd->consumed;	/* passed, not moved */
-
-		if (sd->hold != (sd->hold ? inflight >= SM_LOW : inflight > SM_HIGH) &&
-		    publish(w, c, d, !sd->hold)) {
-			conn_abort(w, c, "sockmap: updating the relay's maps failed");
-			return;
-		}
-		if (pending > SM_PASSED_MAX) {
-			log_info("fd %d: over %u bytes from the %s held in the kernel while the "
-				 "other way is stalled; resetting the connection (--datapath splice "
-				 "has no such limit)", c->fd[d], SM_PASSED_MAX,
-				 d == SIDE_CLIENT ? "client" : "server");
-			conn_abort(w, c, "sockmap: too many bytes held");
-			return;
-		}
-		/* Held: the receiver is behind; what was passed waits too. */
-		if ((pending || sd->buf_len) && !sd->hold) {
-			if (!move(w, c, d))
-				return;
-			pending = m.passed[d] > sd->consumed ? m.passed[d] - sd->consumed : 0;
-		}
-		if (pending || sd->buf_len) {
-			sd->moving = true;
-			urgent = true;
-		} else if (sd->moving && !sd->hold) {
-			log_debug("fd %d: the %s's held bytes all moved: relaying in the kernel again",
-				  c->fd[d], d == SIDE_CLIENT ? "client" : "server");
-			sd->moving = false;
-		}
-		if (inflight > 0)
-			queued = true;
-		if (sd->shut || !m.rdhup[d])
-			continue;
-		/* tcpi_bytes_received counts the FIN too; every passed byte
-		 * moved, every redirected one in the send queue. */
-		if (m.rx[d] != m.redirected[d] + m.passed[d] + 1 || pending || sd->buf_len ||
-		    backlog) {
-			urgent = true;	/* bytes before the FIN still on their way */
-			continue;
-		}
-		if (shutdown(c->fd[!d], SHUT_WR) < 0 && errno != ENOTCONN) {
-			account(c, &m);
-			conn_finish(w, c, strerror(errno), true, true);
-			return;
-		}
-		sd->shut = true;
-	}
+	for (int d = 0; d < 2; d++)
+		if (check_dir(w, c, &m, d, &urgent, &queued))
+			return;	/* ended */
 	account(c, &m);
 	if (c->sm.dir[0].shut && c->sm.dir[1].shut) {
 		conn_finish(w, c, "closed", false, false);
