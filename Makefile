@@ -151,6 +151,9 @@ check-valgrind: all $(TEST_BINS)
 		tests/run.sh tests/e2e/lifecycle.sh tests/e2e/cli.sh
 	FAITHD_WRAP="valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite" \
 		tests/run.sh tests/e2e/faithd.sh tests/e2e/faithd_refuse.sh
+	FAITHD_ARGS="--datapath sockmap" \
+	FAITHD_WRAP="valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
+		tests/run.sh tests/e2e/faithd.sh
 
 # The README's main job: namespaces, faith, faithd, an IPv6-only curl.
 demo:
