@@ -11,6 +11,9 @@ import socket
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+from slow import accept_one  # noqa: E402  (tests/e2e/slow.py, beside this file)
+
 
 def pump(s, seconds):
     s.setblocking(False)
@@ -32,12 +35,6 @@ def pump(s, seconds):
 if __name__ == '__main__':
     addr, port, seconds = sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
     if sys.argv[1] == 'serve':
-        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        ls.bind((addr, port))
-        ls.listen(1)
-        print('ready', flush=True)
-        conn, _ = ls.accept()
-        pump(conn, seconds)
+        pump(accept_one(addr, port), seconds)
     else:
         pump(socket.create_connection((addr, port)), seconds)

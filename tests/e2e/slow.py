@@ -29,13 +29,18 @@ def chunk(off, n):
     return PATTERN[start:start + n]
 
 
-def serve(addr, port, pause, stutter_ms=0.0, stutter_s=0.0):
+def accept_one(addr, port):
+    """Listen on ADDR PORT (IPv4), print "ready", return the first connection."""
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((addr, port))
     ls.listen(1)
     print('ready', flush=True)
-    conn, _ = ls.accept()
+    return ls.accept()[0]
+
+
+def serve(addr, port, pause, stutter_ms=0.0, stutter_s=0.0):
+    conn = accept_one(addr, port)
     time.sleep(pause)
     stutter_end = time.time() + stutter_s
     n = 0
