@@ -17,7 +17,8 @@ BUILD     := build
 
 LOADER_SRCS := src/loader.c src/objects.c src/iface.c src/netlink.c \
                src/prefix.c src/cmd_attach.c src/cmd_maps.c src/cmd_status.c \
-               src/json.c src/util.c src/pindex.c src/pindex_build.c
+               src/json.c src/util.c src/pindex.c src/pindex_build.c \
+               src/pindex_start.c
 RELAY_SRCS  := src/relay.c
 # faithd's pure-userspace parts: address mapping, faithd.conf.
 FAITHD_LIB_SRCS := src/faithd/addrmap.c src/faithd/conf.c
@@ -69,7 +70,8 @@ faithd: $(FAITHD_SRCS:src/faithd/%.c=$(BUILD)/faithd/%.o) $(FAITHD_LIB_OBJS) \
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 TEST_OBJS := $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/netlink.o $(BUILD)/pindex.o \
-             $(BUILD)/pindex_build.o $(BUILD)/libfaith-relay.a $(FAITHD_LIB_OBJS)
+             $(BUILD)/pindex_build.o $(BUILD)/pindex_start.o $(BUILD)/libfaith-relay.a \
+             $(FAITHD_LIB_OBJS)
 
 $(BUILD)/test_%: tests/test_%.c tests/testlib.h $(BUILD)/faith.skel.h $(TEST_OBJS)
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -Itests $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
@@ -111,10 +113,11 @@ $(BUILD)/bench/%.o: bench/%.c bench/*.h tests/pkt.h src/*.h $(BUILD)/faith.skel.
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -Ibench -Itests -c $< -o $@
 
 BENCH_DATAPATH_OBJS := $(addprefix $(BUILD)/bench/,bench_datapath.o options.o \
-                       progs.o prefixes.o shape.o run.o report.o)
+                       progs.o prefixes.o aim.o shape.o run.o report.o)
 
 $(BUILD)/bench_datapath: $(BENCH_DATAPATH_OBJS) $(BUILD)/tests/pkt.o \
-		$(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/pindex.o $(BUILD)/pindex_build.o
+		$(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/pindex.o $(BUILD)/pindex_build.o \
+		$(BUILD)/pindex_start.o
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 test: all $(TEST_BINS)

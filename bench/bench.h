@@ -6,6 +6,7 @@
  *   options.c         the command line
  *   progs.c           loading faith, the empty programs, the XDP wrapper
  *   prefixes.c        the prefix sets: generated, loaded, indexed
+ *   aim.c             the costliest addresses to look up
  *   shape.c           one shape: its packets and cases, table, sweep
  *   run.c             running and timing the cases, their statistics
  *   report.c          the report
@@ -66,8 +67,8 @@ struct lookup {
 	uint32_t nlens;		/* FAITH_PINDEX_TRIE: the trie */
 	uint32_t depth;		/* the most probes a lookup makes */
 	uint32_t root;		/* the length probed first */
-	uint32_t deepest;	/* a length at the end of the longest search */
 	bool filtered;		/* the /32 filter in front of the probes */
+	uint32_t blocks;	/* block tables below it */
 	double rebuild_ms;	/* faith_pindex_rebuild() took */
 };
 
@@ -152,6 +153,7 @@ struct meta_probe {
 /* ---- the benchmark's state ----------------------------------------------- */
 
 struct empty_bpf;
+struct aim_index;
 
 struct bench {
 	struct options o;
@@ -165,6 +167,7 @@ struct bench {
 	uint32_t mark;
 	uint32_t loaded;	/* the current keys[0..loaded) are in the trie */
 	struct lookup lookup;
+	struct aim_index *aim;		/* the index again, in memory */
 	uint8_t near_dst[16], far_dst[16], match_dst[16];
 	struct meta_probe probe;
 };
@@ -177,9 +180,23 @@ int set_count(struct bench *b, const struct faith_prefix_key *keys,
 	      uint32_t count);
 bool lookup_is_index(const struct lookup *l);
 void lookup_text(const struct lookup *l, char *buf, size_t len);
-uint32_t pick_target(const struct faith_prefix_key *keys, uint32_t loaded,
-		     const struct lookup *l);
-void target_addr(const struct faith_prefix_key *key, uint8_t out[16]);
+
+/* aim.c: the addresses the "longest search" cases aim at. */
+struct aim_pick {
+	uint8_t addr[16];
+	uint32_t len;		/* the prefix it is in (a match) */
+	int probes, steps;	/* its lookup: hash probes, block tables read */
+};
+
+int aim_index(struct bench *b, const struct faith_prefix_key *keys,
+	      uint32_t count);
+void aim_free(struct bench *b);
+/* The costliest address inside a loaded generated prefix; false if none. */
+bool aim_match(const struct bench *b, const struct faith_prefix_key *keys,
+	       struct aim_pick *best);
+/* The costliest address beside one, in none (NEAR_DST at least). */
+void aim_miss(const struct bench *b, const struct faith_prefix_key *keys,
+	      struct aim_pick *best);
 
 /* progs.c */
 int load_progs(struct bench *b);

@@ -112,5 +112,6 @@ out:
 	if (md)
 		fclose(md);
 	unload_progs(&b);
+	aim_free(&b);
 	return ret;
 }

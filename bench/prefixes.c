@@ -213,7 +213,6 @@ static int load_keys(struct bench *b, const struct faith_prefix_key *keys,
 static int read_lookup(struct bench *b)
 {
 	struct faith_pindex_half half;
-	uint32_t n = 0, level = 1;
 	int err = faith_pindex_active(b->meta_fd, &half);
 
 	if (err) {
@@ -224,17 +223,10 @@ static int read_lookup(struct bench *b)
 	b->lookup.nlens = half.nlens;
 	b->lookup.depth = half.depth;
 	b->lookup.filtered = half.filtered;
-	b->lookup.root = b->lookup.deepest = 0;
-	if (!lookup_is_index(&b->lookup) || !half.nlens)
-		return 0;
-	b->lookup.root = half.node[0].prefixlen;
-	/* The longest search: always turning right (the tree is balanced, its
-	 * right side the deeper one), to the node of the longest length. */
-	while (half.node[n].right != FAITH_PINDEX_NONE && level < half.depth) {
-		n = half.node[n].right;
-		level++;
-	}
-	b->lookup.deepest = half.node[n].prefixlen;
+	b->lookup.blocks = half.blocks;
+	b->lookup.root = 0;
+	if (lookup_is_index(&b->lookup) && half.nlens)
+		b->lookup.root = half.node[0].prefixlen;
 	return 0;
 }
 
@@ -260,7 +252,10 @@ int set_count(struct bench *b, const struct faith_prefix_key *keys,
 		return err;
 	}
 	b->lookup.rebuild_ms = (now_s() - t) * 1e3;
-	return read_lookup(b);
+	err = read_lookup(b);
+	if (!err)
+		err = aim_index(b, keys, count);
+	return err;
 }
 
 bool lookup_is_index(const struct lookup *l)
@@ -283,33 +278,8 @@ void lookup_text(const struct lookup *l, char *buf, size_t len)
 	n = snprintf(buf, len, "index, %u length%s", l->nlens,
 		     l->nlens == 1 ? "" : "s");
 	if (l->nlens && n > 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, ", %sat most %u probe%s (first /%u)",
-			 l->filtered ? "/32 filter, " : "", l->depth,
+		snprintf(buf + n, len - (size_t)n, ", %s%sat most %u probe%s (first /%u)",
+			 l->filtered ? "/32 filter, " : "",
+			 l->blocks ? "block tables, " : "", l->depth,
 			 l->depth == 1 ? "" : "s", l->root);
 }
-
-/* The generated prefix the "match generated" case aims at: one of the
- * length the index finds last (the longest search path), or with the trie
- * a /96 (the longest walk).  0 if there is none. */
-uint32_t pick_target(const struct faith_prefix_key *keys, uint32_t loaded,
-		     const struct lookup *l)
-{
-	uint32_t len = 96;
-
-	if (lookup_is_index(l) && l->nlens)
-		len = l->deepest;
-	for (uint32_t i = 1; i < loaded; i++)
-		if (keys[i].prefixlen == len)
-			return i;
-	return 0;
-}
-
-/* An address inside key: its first 96 bits, then 192.0.2.2. */
-void target_addr(const struct faith_prefix_key *key, uint8_t out[16])
-{
-	static const uint8_t low[4] = { 0xc0, 0x00, 0x02, 0x02 };
-
-	memcpy(out, key->addr, 16);
-	memcpy(out + 12, low, 4);
-}
-

@@ -214,6 +214,7 @@ int load_progs(struct bench *b)
 		.prefixes = b->prefixes_fd,
 		.table = bpf_map__fd(b->skel->maps.bss),
 		.start = bpf_map__fd(b->skel->maps.data_pstart),
+		.blocks = bpf_map__fd(b->skel->maps.pindex_blocks),
 		.meta = b->meta_fd,
 	};
 	b->tc_fd = bpf_program__fd(b->skel->progs.faith_tc);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <linux/if_ether.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include "bench.h"
@@ -86,7 +87,7 @@ static void build_ip4_tcp(struct pkt *p)
 	pkt_set_ip4_len(p, ip4);
 }
 
-/* gen is a placeholder until aim_gen_case() knows the prefixes loaded. */
+/* gen and nomatch are placeholders until aim_cases() knows the prefixes. */
 static void build_packets(struct packets *p, const struct bench *b)
 {
 	build_ip6_tcp(&p->nomatch, b->near_dst);
@@ -113,7 +114,7 @@ static void init_cases(struct bench_case *cases, const struct bench *b,
 } while (0)
 	CASE(C_EMPTY_TC, "empty TC program", KIND_TC, b->empty_tc_fd,
 	     &p->match, -1, EXPECT_NONE);
-	CASE(C_NOMATCH, "TC: IPv6 TCP, no match, same /32 (" NEAR_DST ")",
+	CASE(C_NOMATCH, "", /* aim_cases() names it */
 	     KIND_TC, b->tc_fd, &p->nomatch, C_EMPTY_TC, EXPECT_PASS);
 	CASE(C_NOMATCH_FAR, "TC: IPv6 TCP, no match, other /32 (" FAR_DST ")",
 	     KIND_TC, b->tc_fd, &p->far, C_EMPTY_TC, EXPECT_PASS);
@@ -130,46 +131,57 @@ static void init_cases(struct bench_case *cases, const struct bench *b,
 	CASE(C_XDP_MATCH, "XDP: IPv6 TCP SYN to " MATCH_DST ", captured (metadata written)",
 	     KIND_XDP, b->xdp_wrap_fd, &p->match, C_EMPTY_XDP,
 	     EXPECT_CAPTURE);
-	CASE(C_XDP_NOMATCH, "XDP: IPv6 TCP, no match, same /32 (" NEAR_DST ")",
+	CASE(C_XDP_NOMATCH, "",
 	     KIND_XDP, b->xdp_wrap_fd, &p->nomatch, C_EMPTY_XDP, EXPECT_PASS);
 #undef CASE
 }
 
-static void set_gen_case(struct bench_case *c, const struct lookup *l,
-			 uint32_t gen_len)
+/* "the longest search: 1 probe, 2 block tables", or the trie's. */
+static void search_text(const struct lookup *l, const struct aim_pick *p,
+			char *buf, size_t len)
 {
-	if (!gen_len) {
-		snprintf(c->name, sizeof(c->name),
-			 "TC: IPv6 TCP SYN into a generated prefix, captured + marked");
-		c->skip = true;
+	if (!lookup_is_index(l)) {
+		snprintf(buf, len, "a long trie walk");
 		return;
 	}
-	snprintf(c->name, sizeof(c->name),
-		 "TC: IPv6 TCP SYN into a generated /%u (%s), captured + marked",
-		 gen_len, lookup_is_index(l) ? "the longest search" :
-					       "a long trie walk");
-	c->skip = false;
+	snprintf(buf, len, "the longest search: %d probe%s, %d block table%s",
+		 p->probes, p->probes == 1 ? "" : "s", p->steps,
+		 p->steps == 1 ? "" : "s");
 }
 
 /*
- * Aim the "match generated" case at the loaded prefix pick_target() picks:
- * which one depends on the lookup, so it is redone after every set_count().
- * Returns that prefix's length, 0 if there is none (the case is skipped).
+ * Aim the "match generated" case at the loaded prefix aim_match() picks,
+ * and the "no match, same /32" cases at aim_miss()'s address: which depends
+ * on the index, so it is redone after every set_count().  Returns the
+ * generated prefix's length, 0 if there is none (that case is skipped).
  */
-static uint32_t aim_gen_case(const struct bench *b,
-			     const struct faith_prefix_key *keys,
-			     struct bench_case *c, struct pkt *gen)
+static uint32_t aim_cases(const struct bench *b, const struct faith_prefix_key *keys,
+			  struct bench_case *cases, struct packets *pk)
 {
-	uint32_t idx = pick_target(keys, b->loaded, &b->lookup), len = 0;
-	uint8_t dst[16];
+	char text[64], addr[INET6_ADDRSTRLEN];
+	struct aim_pick p;
+	bool found = aim_match(b, keys, &p);
 
-	if (idx) {
-		target_addr(&keys[idx], dst);
-		build_ip6_tcp(gen, dst);
-		len = keys[idx].prefixlen;
-	}
-	set_gen_case(c, &b->lookup, len);
-	return len;
+	search_text(&b->lookup, &p, text, sizeof(text));
+	snprintf(cases[C_GEN].name, sizeof(cases[C_GEN].name),
+		 "TC: IPv6 TCP SYN into a generated /%u (%s), captured + marked",
+		 p.len, text);
+	if (!found)
+		snprintf(cases[C_GEN].name, sizeof(cases[C_GEN].name),
+			 "TC: IPv6 TCP SYN into a generated prefix, captured + marked");
+	cases[C_GEN].skip = !found;
+	if (found)
+		build_ip6_tcp(&pk->gen, p.addr);
+
+	aim_miss(b, keys, &p);
+	build_ip6_tcp(&pk->nomatch, p.addr);
+	inet_ntop(AF_INET6, p.addr, addr, sizeof(addr));
+	search_text(&b->lookup, &p, text, sizeof(text));
+	snprintf(cases[C_NOMATCH].name, sizeof(cases[C_NOMATCH].name),
+		 "TC: IPv6 TCP, no match, same /32 (%s, %s)", addr, text);
+	snprintf(cases[C_XDP_NOMATCH].name, sizeof(cases[C_XDP_NOMATCH].name),
+		 "XDP: IPv6 TCP, no match, same /32 (%s, %s)", addr, text);
+	return found ? p.len : 0;
 }
 
 /* ---- one shape ----------------------------------------------------------- */
@@ -226,8 +238,7 @@ static int run_table(struct shape_work *w)
 	warn_lookup(w);
 	build_packets(&w->pkts, b);
 	init_cases(w->cases, b, &w->pkts);
-	sr->gen_len = aim_gen_case(b, w->keys, &w->cases[C_GEN],
-				   &w->pkts.gen);
+	sr->gen_len = aim_cases(b, w->keys, w->cases, &w->pkts);
 	if (o->xdp && !b->probe.done)
 		probe_meta(b, &w->pkts.match);
 	for (int i = 0; i < n_cases; i++)
@@ -268,8 +279,7 @@ static int run_sweep_row(struct shape_work *w, struct sweep_row *row)
 	if (err)
 		return err;
 	row->lookup = b->lookup;
-	row->gen_len = aim_gen_case(b, w->keys, &w->cases[C_GEN],
-				    &w->pkts.gen);
+	row->gen_len = aim_cases(b, w->keys, w->cases, &w->pkts);
 	for (int i = 0; i < N_SWEEP_CASES; i++)
 		row->bad |= !verify(&w->cases[i], b->mark);
 	snprintf(what, sizeof(what), "%s, %u prefixes", shapes[w->s].id,

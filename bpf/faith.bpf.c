@@ -80,6 +80,15 @@ struct faith_pindex_bucket pindex[2][FAITH_PINDEX_BUCKETS];
 /* The /32 filter of each half: a map of its own (.bss is full). */
 struct faith_pindex_start pindex_start[2] SEC(".data.pstart");
 
+/* The block tables below the /32 filter, one element per half.  A map, not
+ * global data: zeroed .data would make the object a MiB bigger. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct faith_pindex_blocks);
+} pindex_blocks SEC(".maps");
+
 /* Interfaces faith-loader attached to; userspace bookkeeping only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -119,6 +128,33 @@ static __always_inline int in_faith_trie(__u64 w0, __u64 w1)
 	dst[2] = (__u32)w1;
 	dst[3] = (__u32)(w1 >> 32);
 	return bpf_map_lookup_elem(&prefixes, &key) != NULL;
+}
+
+/*
+ * The start word (src/maps.h) of the address w0:w1 in half active: the
+ * /32 filter's, then down the block tables while it names one.
+ */
+static __always_inline __u32 start_word(__u32 active, __u64 w0, __u64 w1)
+{
+	__u32 word = pindex_start[active].node[faith_pindex_filter_bit(faith_pindex_top32(w0))];
+	const struct faith_pindex_blocks *blocks;
+
+	if (likely(!(word & FAITH_PINDEX_BLOCK)))
+		return word;
+	blocks = bpf_map_lookup_elem(&pindex_blocks, &active);
+	if (!blocks)
+		return 0;
+#pragma unroll
+	for (int i = 4; i < 12; i++) {
+		__u32 t = word & ~FAITH_PINDEX_BLOCK;
+
+		if (t >= FAITH_PINDEX_BLOCKS)
+			return 0;
+		word = blocks->block[t].next[faith_pindex_byte(w0, w1, i)];
+		if (!(word & FAITH_PINDEX_BLOCK))
+			return word;
+	}
+	return 0;	/* never written so: a damaged index */
 }
 
 #define KEY_EQ(x, k)	(!(((x) ^ (k)) << FAITH_PINDEX_KEY_SHIFT))
@@ -163,7 +199,7 @@ static __always_inline int in_faith_words(__u64 w0, __u64 w1)
 	if (unlikely(!half->nlens))
 		return 0;
 	if (half->filtered) {
-		n = pindex_start[active].node[faith_pindex_filter_bit(faith_pindex_top32(w0))];
+		n = start_word(active, w0, w1);
 		if (!n--)
 			return 0;
 		if (n >= FAITH_PINDEX_NODES)

@@ -122,14 +122,19 @@ static void show_lookup(const struct faith_cli *cli, const struct faith_objs *o)
 			json_u64("prefix_lengths", half.nlens);
 			json_u64("max_probes", half.depth);
 			json_bool("filter_32", half.filtered);
+			json_u64("block_tables", half.blocks);
 		}
 	} else if (trie) {
 		printf("lookup: LPM trie (the prefix index's table is full)\n");
 	} else {
-		printf("lookup: index (%u prefix length%s, at most %u probe%s%s)\n",
+		printf("lookup: index (%u prefix length%s, at most %u probe%s%s",
 		       half.nlens, half.nlens == 1 ? "" : "s", half.depth,
 		       half.depth == 1 ? "" : "s",
 		       half.filtered ? ", /32 filter" : "");
+		if (half.blocks)
+			printf(", %u block table%s of %u", half.blocks,
+			       half.blocks == 1 ? "" : "s", FAITH_PINDEX_BLOCKS);
+		printf(")\n");
 	}
 }
 

@@ -21,6 +21,7 @@
 #define FAITH_PIN_PINDEX	"pindex"
 #define FAITH_PIN_PINDEX_META	"pindex_meta"
 #define FAITH_PIN_PINDEX_START	"pindex_start"
+#define FAITH_PIN_PINDEX_BLOCKS	"pindex_blocks"
 #define FAITH_PIN_PROG_TC	"prog_tc"
 #define FAITH_PIN_PROG_TC_META	"prog_tc_meta"
 #define FAITH_PIN_PROG_XDP	"prog_xdp"
@@ -103,7 +104,7 @@ struct faith_pindex_bucket {
 	struct faith_pindex_slot slot[FAITH_PINDEX_WAYS];
 };
 
-#define FAITH_PINDEX_FILTER_BITS	16	/* 65536 bytes per half */
+#define FAITH_PINDEX_FILTER_BITS	16	/* 65536 words per half */
 #define FAITH_PINDEX_FILTER_SLOTS	(1u << FAITH_PINDEX_FILTER_BITS)
 
 /* One length: a node of the search tree. */
@@ -121,7 +122,7 @@ struct faith_pindex_half {
 	__u32 nlens;		/* lengths in node[], or FAITH_PINDEX_TRIE */
 	__u32 depth;		/* of the tree: the most probes a lookup makes */
 	__u32 filtered;		/* 1: the /32 filter is in use (lengths >= /32) */
-	__u32 pad;
+	__u32 blocks;		/* block tables in use (pindex_blocks) */
 	/* node[0..nlens): the tree; node[nlens + i]: node[i] without children,
 	 * where a marker whose prefixes all have node i's length sends the
 	 * search (its last probe). */
@@ -129,16 +130,38 @@ struct faith_pindex_half {
 };
 
 /*
- * The /32 filter (`pindex_start`, global data of its own, both halves),
- * used when no prefix is shorter than /32: one byte per
- * faith_pindex_filter_bit() of a prefix's first 32 bits.  0: no prefix
- * there, the address is in none (most traffic a router forwards is decided
- * by this one load, with no probe); else 1 + the node where the search
- * starts: the leaf of their length when all the prefixes there have one
- * (one probe decides), the root when they do not.
+ * Where the search starts, used when no prefix is shorter than /32.  A
+ * start word (16 bits) is 0: no prefix there, the address is in none (no
+ * probe); 1 + a node: the search starts there, the leaf of their length
+ * when all the prefixes there have one (one probe decides), else the root;
+ * FAITH_PINDEX_BLOCK | t: the prefixes there have several lengths, look
+ * the address's next byte up in block table t.
+ *
+ * The /32 filter (`pindex_start`, global data of its own, both halves)
+ * holds one word per faith_pindex_filter_bit() of the first 32 bits; most
+ * traffic a router forwards is decided by this one load.  Slots that more
+ * than one /32 holding prefixes shares hold no block: the root, or their
+ * leaf if all have one length.  A block table (`pindex_blocks`, one
+ * element per half) holds the words of the 256 blocks one byte longer of
+ * its block, /40 below a /32, /48 below a /40, and so on to /96: a prefix
+ * shorter than a block fills each block it covers with its leaf.  The
+ * blocks go to the first /32s with several lengths (address order); past
+ * FAITH_PINDEX_BLOCKS the rest start at the root.
  */
+#define FAITH_PINDEX_BLOCK	0x8000u
+#define FAITH_PINDEX_BLOCKS	4096	/* block tables per half: 2 MiB */
+
 struct faith_pindex_start {
-	__u8 node[FAITH_PINDEX_FILTER_SLOTS];
+	__u16 node[FAITH_PINDEX_FILTER_SLOTS];
+};
+
+/* The start words of the 256 blocks below one, by the address's next byte. */
+struct faith_pindex_block {
+	__u16 next[256];
+};
+
+struct faith_pindex_blocks {
+	struct faith_pindex_block block[FAITH_PINDEX_BLOCKS];
 };
 
 /* `pindex_meta` (.data), one element at key 0. */
@@ -198,6 +221,18 @@ static inline __u32 faith_pindex_top32(__u64 w0)
 	return (__u32)w0;
 #else
 	return (__u32)(w0 >> 32);
+#endif
+}
+
+/* Byte i (0..11) of an address, from its first two words. */
+static inline __u32 faith_pindex_byte(__u64 w0, __u64 w1, __u32 i)
+{
+	__u64 w = i < 8 ? w0 : w1;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u32)(w >> (8 * (i % 8))) & 0xff;
+#else
+	return (__u32)(w >> (56 - 8 * (i % 8))) & 0xff;
 #endif
 }
 

@@ -26,6 +26,7 @@ static const char *const pin_names[OBJ_COUNT] = {
 	[OBJ_PINDEX] = FAITH_PIN_PINDEX,
 	[OBJ_PINDEX_META] = FAITH_PIN_PINDEX_META,
 	[OBJ_PINDEX_START] = FAITH_PIN_PINDEX_START,
+	[OBJ_PINDEX_BLOCKS] = FAITH_PIN_PINDEX_BLOCKS,
 	[OBJ_PROG_TC] = FAITH_PIN_PROG_TC,
 	[OBJ_PROG_TC_META] = FAITH_PIN_PROG_TC_META,
 	[OBJ_PROG_XDP] = FAITH_PIN_PROG_XDP,
@@ -213,9 +214,10 @@ static int attach_lookup(struct faith_bpf *skel, const struct faith_objs *o)
 }
 
 /*
- * The prefix index is global data (src/maps.h): its maps have no pinning
- * attribute of their own, so name their pins here.  libbpf then reuses them
- * on a reload, like the maps pinned by name.
+ * The prefix index is mostly global data (src/maps.h): its maps have no
+ * pinning attribute of their own, so name their pins here, with the block
+ * tables'.  libbpf then reuses them on a reload, like the maps pinned by
+ * name.
  */
 static int pin_global_data(struct faith_bpf *skel, const struct faith_objs *o)
 {
@@ -223,11 +225,12 @@ static int pin_global_data(struct faith_bpf *skel, const struct faith_objs *o)
 		[OBJ_PINDEX - OBJ_PINDEX] = skel->maps.bss,
 		[OBJ_PINDEX_META - OBJ_PINDEX] = skel->maps.data,
 		[OBJ_PINDEX_START - OBJ_PINDEX] = skel->maps.data_pstart,
+		[OBJ_PINDEX_BLOCKS - OBJ_PINDEX] = skel->maps.pindex_blocks,
 	};
 	char path[PATH_MAX];
 	int err;
 
-	for (int i = OBJ_PINDEX; i <= OBJ_PINDEX_START; i++) {
+	for (int i = OBJ_PINDEX; i <= OBJ_PINDEX_BLOCKS; i++) {
 		if (!obj_path(o, i, path, sizeof(path)))
 			return -ENAMETOOLONG;
 		err = bpf_map__set_pin_path(maps[i - OBJ_PINDEX], path);
@@ -357,6 +360,7 @@ int faith_objs_rebuild_index(const struct faith_objs *o)
 	const struct faith_pindex_maps m = {
 		.prefixes = o->fd[OBJ_PREFIXES], .table = o->fd[OBJ_PINDEX],
 		.start = o->fd[OBJ_PINDEX_START], .meta = o->fd[OBJ_PINDEX_META],
+		.blocks = o->fd[OBJ_PINDEX_BLOCKS],
 	};
 
 	return faith_pindex_rebuild(&m);

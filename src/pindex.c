@@ -77,6 +77,7 @@ int faith_pindex_rebuild_max(const struct faith_pindex_maps *m, size_t max_slots
 {
 	struct faith_pindex_bucket *table = NULL;
 	struct faith_pindex_start *start = NULL;
+	struct faith_pindex_blocks *blocks = NULL;
 	struct faith_pindex_meta meta;
 	struct faith_prefix_key *keys;
 	struct faith_pindex_half next = {};
@@ -90,16 +91,20 @@ int faith_pindex_rebuild_max(const struct faith_pindex_maps *m, size_t max_slots
 	keys = read_prefixes(m->prefixes, &n);
 	table = calloc(FAITH_PINDEX_BUCKETS, sizeof(*table));
 	start = calloc(1, sizeof(*start));
-	if (!keys || !table || !start) {
+	blocks = calloc(1, sizeof(*blocks));
+	if (!keys || !table || !start || !blocks) {
 		err = -ENOMEM;
 		goto out;
 	}
 	/* On failure the datapath falls back to the trie (nlens
 	 * FAITH_PINDEX_TRIE); the idle half is then empty. */
-	faith_pindex_build(keys, n, max_slots, &next, table, start);
+	faith_pindex_build(keys, n, max_slots, &next, table, start, blocks->block);
 	err = write_half(m->table, idle, table, FAITH_PINDEX_BUCKETS * sizeof(*table));
 	if (!err)
 		err = write_half(m->start, idle, start, sizeof(*start));
+	/* One element per half: the idle one is not read before the flip. */
+	if (!err && bpf_map_update_elem(m->blocks, &idle, blocks, BPF_ANY))
+		err = -errno;
 	if (err)
 		goto out;
 	/* Two writes: the idle half's description, then the flip. */
@@ -112,6 +117,7 @@ int faith_pindex_rebuild_max(const struct faith_pindex_maps *m, size_t max_slots
 	if (bpf_map_update_elem(m->meta, &zero, &meta, BPF_ANY))
 		err = -errno;
 out:
+	free(blocks);
 	free(start);
 	free(table);
 	free(keys);

@@ -13,6 +13,7 @@ struct faith_pindex_maps {
 	int prefixes;		/* the `prefixes` LPM trie */
 	int table;		/* `pindex`, .bss: both halves' buckets */
 	int start;		/* `pindex_start`, .data.pstart: the /32 filters */
+	int blocks;		/* `pindex_blocks`: block tables, a half each */
 	int meta;		/* `pindex_meta`, .data: halves, active */
 };
 
@@ -38,19 +39,35 @@ void faith_pindex_unlock(int lock);
 /* ---- src/pindex_build.c: the index in memory ----------------------------- */
 
 /*
- * Fill half and table (FAITH_PINDEX_BUCKETS buckets) from the n prefixes of
- * keys (which it sorts, and whose nested prefixes it drops).  Returns the
- * slots used, prefixes and markers, or -1 when they do not fit in
- * max_slots or the cuckoo table: half->nlens is then FAITH_PINDEX_TRIE.
+ * Fill half, table (FAITH_PINDEX_BUCKETS buckets), start and blocks
+ * (FAITH_PINDEX_BLOCKS) from the n prefixes of keys (which it sorts, and
+ * whose nested prefixes it drops).  Returns the slots used, prefixes and
+ * markers, or -1 when they do not fit in max_slots or the cuckoo table:
+ * half->nlens is then FAITH_PINDEX_TRIE.
  */
 int faith_pindex_build(struct faith_prefix_key *keys, size_t n, size_t max_slots,
 		       struct faith_pindex_half *half, struct faith_pindex_bucket *table,
-		       struct faith_pindex_start *start);
+		       struct faith_pindex_start *start, struct faith_pindex_block *blocks);
 
-/* The datapath's lookup: is addr inside a prefix?  *probes: how many. */
+/* The datapath's lookup: is addr inside a prefix?  *probes: how many;
+ * *steps: block tables read. */
 int faith_pindex_find(const struct faith_pindex_half *half,
 		      const struct faith_pindex_bucket *table,
-		      const struct faith_pindex_start *start, const __u8 addr[16],
-		      int *probes);
+		      const struct faith_pindex_start *start,
+		      const struct faith_pindex_block *blocks, const __u8 addr[16],
+		      int *probes, int *steps);
+
+/* ---- src/pindex_start.c: where a lookup starts --------------------------- */
+
+/* Fill start and blocks (zeroed) from the n sorted, not nested keys if
+ * none is shorter than /32 (half->filtered); the block tables used. */
+__u32 faith_pindex_set_start(struct faith_pindex_half *half,
+			     const struct faith_prefix_key *keys, size_t n,
+			     struct faith_pindex_start *start,
+			     struct faith_pindex_block *blocks);
+/* The start word of the address w0:w1; *steps: block tables read. */
+__u32 faith_pindex_start_word(const struct faith_pindex_start *start,
+			      const struct faith_pindex_block *blocks,
+			      __u64 w0, __u64 w1, int *steps);
 
 #endif /* FAITH_PINDEX_H */

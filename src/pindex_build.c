@@ -314,36 +314,9 @@ static bool set_ropes(struct faith_pindex_bucket *table,
 	return true;
 }
 
-/*
- * The /32 filter (src/maps.h), when no prefix is shorter than /32: where
- * the prefixes of a slot all have one length, the search starts at that
- * length's leaf (node nlens + i); else at the root.
- */
-static void set_filter(struct faith_pindex_half *half,
-		       struct faith_pindex_start *start,
-		       const struct faith_prefix_key *keys, size_t n,
-		       __u32 shortest)
-{
-	__u8 leaf_of[FAITH_MAX_PREFIXLEN + 1] = {};
-
-	if (!n || shortest < 32)
-		return;
-	for (__u32 i = 0; i < half->nlens; i++)
-		leaf_of[half->node[i].prefixlen] = (__u8)(half->nlens + i);
-	for (size_t i = 0; i < n; i++) {
-		__u8 *at, want = (__u8)(1 + leaf_of[keys[i].prefixlen]);
-		__u32 top32;
-
-		memcpy(&top32, keys[i].addr, sizeof(top32));
-		at = &start->node[faith_pindex_filter_bit(top32)];
-		*at = !*at || *at == want ? want : 1;
-	}
-	half->filtered = 1;
-}
-
 int faith_pindex_build(struct faith_prefix_key *keys, size_t n, size_t max_slots,
 		       struct faith_pindex_half *half, struct faith_pindex_bucket *table,
-		       struct faith_pindex_start *start)
+		       struct faith_pindex_start *start, struct faith_pindex_block *blocks)
 {
 	bool present[FAITH_MAX_PREFIXLEN + 1] = {};
 	__u32 lens[FAITH_PINDEX_LENS], nlens = 0, next = 0, depth = 0;
@@ -352,6 +325,7 @@ int faith_pindex_build(struct faith_prefix_key *keys, size_t n, size_t max_slots
 	memset(half, 0, sizeof(*half));
 	memset(table, 0, FAITH_PINDEX_BUCKETS * sizeof(*table));
 	memset(start, 0, sizeof(*start));
+	memset(blocks, 0, FAITH_PINDEX_BLOCKS * sizeof(*blocks));
 	if (max_slots > FAITH_PINDEX_SLOTS)
 		max_slots = FAITH_PINDEX_SLOTS;
 	n = drop_nested(keys, n);
@@ -373,7 +347,7 @@ int faith_pindex_build(struct faith_prefix_key *keys, size_t n, size_t max_slots
 	if (!set_ropes(table, half, keys, n))
 		goto full;
 	flag_overflows(table);
-	set_filter(half, start, keys, n, nlens ? lens[0] : 0);
+	faith_pindex_set_start(half, keys, n, start, blocks);
 	return (int)used;
 full:
 	memset(half, 0, sizeof(*half));
@@ -406,18 +380,19 @@ static int probe(const struct faith_pindex_bucket *table, __u64 w0, __u64 w1)
 
 int faith_pindex_find(const struct faith_pindex_half *half,
 		      const struct faith_pindex_bucket *table,
-		      const struct faith_pindex_start *start, const __u8 addr[16],
-		      int *probes)
+		      const struct faith_pindex_start *start,
+		      const struct faith_pindex_block *blocks, const __u8 addr[16],
+		      int *probes, int *steps)
 {
 	__u64 a[2];
 	__u32 n = 0;
 
 	memcpy(a, addr, sizeof(a));
-	*probes = 0;
+	*probes = *steps = 0;
 	if (half->nlens > FAITH_PINDEX_LENS)
 		return -1;	/* the trie's */
 	if (half->filtered) {
-		n = start->node[faith_pindex_filter_bit(faith_pindex_top32(a[0]))];
+		n = faith_pindex_start_word(start, blocks, a[0], a[1], steps);
 		if (!n--)
 			return 0;
 	}

@@ -85,6 +85,7 @@ static int rebuild_index_max(__u32 *nlens, size_t max_slots)
 		.prefixes = bpf_map__fd(skel->maps.prefixes),
 		.table = bpf_map__fd(skel->maps.bss),
 		.start = bpf_map__fd(skel->maps.data_pstart),
+		.blocks = bpf_map__fd(skel->maps.pindex_blocks),
 		.meta = bpf_map__fd(skel->maps.data),
 	};
 	int err = faith_pindex_rebuild_max(&m, max_slots);
@@ -194,6 +195,68 @@ static void test_big_index(void)
 		 bad);
 }
 
+/* Is addr inside key? */
+static bool key_holds(const struct faith_prefix_key *key, const struct in6_addr *addr)
+{
+	for (__u32 bit = 0; bit < key->prefixlen; bit++)
+		if ((key->addr[bit / 8] ^ addr->s6_addr[bit / 8]) & (0x80 >> (bit % 8)))
+			return false;
+	return true;
+}
+
+/*
+ * Several lengths in one /32 (3fff:ab::/32): the block tables below the
+ * /32 filter, down to the last byte for the /95 beside the /96.  The
+ * classifier agrees with a brute-force answer inside each prefix and with
+ * one bit flipped anywhere in it.  The prefixes go again afterwards.
+ */
+static void test_block_index(void)
+{
+	static const char *const texts[] = {
+		"3fff:ab:8000::/33", "3fff:ab:1200::/40", "3fff:ab:1301::/48",
+		"3fff:ab:1302:ff00::/56", "3fff:ab:1300:5a5a:5a5a:5a5a::/96",
+		"3fff:ab:1300:5a5a:5a5a:5a58::/95",
+	};
+	struct faith_prefix_key keys[ARRAY_SIZE(texts)];
+	int fd = bpf_map__fd(skel->maps.prefixes), err = 0, bad = 0, tried = 0;
+	struct faith_pindex_half half;
+	char why[128];
+	__u32 nlens = 0;
+
+	for (size_t i = 0; !err && i < ARRAY_SIZE(texts); i++)
+		err = faith_prefix_parse(texts[i], &keys[i], why, sizeof(why)) ||
+		      add_prefix(texts[i]);
+	if (!err)
+		err = rebuild_index(&nlens);
+	if (!err)
+		err = faith_pindex_active(bpf_map__fd(skel->maps.data), &half);
+	if (tl_check(!err && half.filtered && half.blocks >= 8,
+		     "six lengths /33../96 in one /32: %u block tables (%d)",
+		     half.blocks, err)) {
+		for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+			for (__u32 bit = 0; bit <= keys[i].prefixlen; bit++) {
+				struct in6_addr a;
+				bool want = false;
+
+				memcpy(&a, keys[i].addr, 16);
+				a.s6_addr[15] = 0x21;
+				if (bit < keys[i].prefixlen)	/* else: inside */
+					a.s6_addr[bit / 8] ^= (__u8)(0x80 >> (bit % 8));
+				for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
+					want |= key_holds(&keys[k], &a);
+				bad += lookup_captures(&a) != want;
+				tried++;
+			}
+		}
+		tl_check(!bad, "%d addresses in, beside and around them: %d "
+			 "classified wrong", tried, bad);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		bpf_map_delete_elem(fd, &keys[i]);
+	err = rebuild_index(&nlens);
+	tl_check(!err && nlens == 2, "and removed again (%d, %u lengths)", err, nlens);
+}
+
 /* ---- setup -------------------------------------------------------------- */
 
 static int setup(void)
@@ -249,6 +312,8 @@ int main(void)
 		printf("# %s sk_lookup\n", lookup_label);
 		test_lookup();
 		if (!pass) {
+			printf("# block tables\n");
+			test_block_index();
 			printf("# a big table\n");
 			test_big_index();
 		}

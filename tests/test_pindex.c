@@ -19,6 +19,18 @@
 static struct faith_pindex_bucket *table;
 static struct faith_pindex_half half;
 static struct faith_pindex_start start;
+static struct faith_pindex_block *blocks;
+static int steps;	/* of the last faith_pindex_find() */
+
+static int build(struct faith_prefix_key *keys, size_t n, size_t max_slots)
+{
+	return faith_pindex_build(keys, n, max_slots, &half, table, &start, blocks);
+}
+
+static int find(const uint8_t a[16], int *probes)
+{
+	return faith_pindex_find(&half, table, &start, blocks, a, probes, &steps);
+}
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
 
@@ -89,7 +101,7 @@ static int check_set(const struct faith_prefix_key *keys, size_t n,
 	int bad = 0, probes;
 
 	memcpy(copy, keys, n * sizeof(*copy));	/* the builder sorts */
-	if (faith_pindex_build(copy, n, FAITH_PINDEX_SLOTS, &half, table, &start) < 0 ||
+	if (build(copy, n, FAITH_PINDEX_SLOTS) < 0 ||
 	    (want_nlens && half.nlens != want_nlens) ||
 	    half.depth != depth_for(half.nlens)) {
 		free(copy);
@@ -114,8 +126,7 @@ static int check_set(const struct faith_prefix_key *keys, size_t n,
 				flip(a, t == 1 ? k->prefixlen - 1 :
 					 (uint32_t)(rnd() % k->prefixlen));
 			}
-			bad += faith_pindex_find(&half, table, &start, a, &probes) !=
-			       brute(keys, n, a);
+			bad += find(a, &probes) != brute(keys, n, a);
 			if (probes > *max_probes)
 				*max_probes = probes;
 		}
@@ -125,7 +136,7 @@ static int check_set(const struct faith_prefix_key *keys, size_t n,
 		uint64_t r[2] = { rnd(), rnd() };
 
 		memcpy(a, r, 16);
-		bad += faith_pindex_find(&half, table, &start, a, &probes) != brute(keys, n, a);
+		bad += find(a, &probes) != brute(keys, n, a);
 		if (probes > *max_probes)
 			*max_probes = probes;
 	}
@@ -266,7 +277,7 @@ static void test_nested(void)
 		keys[i] = key_of(a, i % 2 ? 48 : 96);
 	}
 	memcpy(copy, keys, sizeof(keys));
-	used = faith_pindex_build(copy, 40, FAITH_PINDEX_SLOTS, &half, table, &start);
+	used = build(copy, 40, FAITH_PINDEX_SLOTS);
 	tl_check(used == 1 && half.nlens == 1 && half.node[0].prefixlen == 32,
 		 "a /32 holding 39 /48s and /96s: only the /32 is indexed "
 		 "(%d slots, %u lengths)", used, half.nlens);
@@ -276,8 +287,9 @@ static void test_nested(void)
 
 /*
  * Where the prefixes of a /32 all have one length, one probe decides, even
- * with several lengths in the index: a /40 and a /48 in one /32, a /96 in
- * a second, a /64 in a third (4 lengths, 3 probes deep).
+ * with several lengths in the index: a /96 in one /32, a /64 in another
+ * (4 lengths, 3 probes deep).  A /40 and a /48 in a third: a block table
+ * takes the address's fifth byte, then one probe too.
  */
 static void test_filter_start(void)
 {
@@ -292,22 +304,22 @@ static void test_filter_start(void)
 
 		keys[i] = key_of(a, spec[i].len);
 	}
-	faith_pindex_build(keys, 4, FAITH_PINDEX_SLOTS, &half, table, &start);
+	build(keys, 4, FAITH_PINDEX_SLOTS);
 	for (int i = 0; i < 4; i++) {
 		uint8_t a[16];
 
 		memcpy(a, keys[i].addr, 16);
 		a[15] = 9;
-		found[i] = faith_pindex_find(&half, table, &start, a, &probes[i]);
+		found[i] = find(a, &probes[i]);
 	}
 	tl_check(half.filtered && half.nlens == 4 && half.depth == 3 &&
-		 found[0] && found[1] && found[2] && found[3] &&
-		 probes[2] == 1 && probes[3] == 1 && probes[0] >= 1 && probes[1] >= 1,
+		 found[0] && found[1] && found[2] && found[3] && half.blocks == 1 &&
+		 probes[0] == 1 && probes[1] == 1 && probes[2] == 1 && probes[3] == 1,
 		 "/40 and /48 in one /32, a /96 and a /64 in others: found %d %d "
 		 "%d %d; the lone /96 and /64 in 1 probe each (%d, %d), the /32 "
-		 "with two lengths from the root (%d, %d probes)", found[0],
-		 found[1], found[2], found[3], probes[2], probes[3], probes[0],
-		 probes[1]);
+		 "with two lengths through %u block table in 1 each too (%d, %d)",
+		 found[0], found[1], found[2], found[3], probes[2], probes[3],
+		 half.blocks, probes[0], probes[1]);
 }
 
 /*
@@ -325,23 +337,23 @@ static void test_filter(void)
 	keys[0] = key_of(a, 48);
 	a[5] = 2;
 	keys[1] = key_of(a, 96);
-	faith_pindex_build(keys, 2, FAITH_PINDEX_SLOTS, &half, table, &start);
+	build(keys, 2, FAITH_PINDEX_SLOTS);
 	a[15] = 7;	/* inside the /96 */
-	found[0] = faith_pindex_find(&half, table, &start, a, &probes[0]);
-	found[1] = faith_pindex_find(&half, table, &start, far, &probes[1]);
-	found[2] = faith_pindex_find(&half, table, &start, near, &probes[2]);
-	tl_check(half.filtered && found[0] == 1 && probes[0] >= 1 &&
-		 found[1] == 0 && probes[1] == 0 && found[2] == 0 && probes[2] >= 1,
+	found[0] = find(a, &probes[0]);
+	found[1] = find(far, &probes[1]);
+	found[2] = find(near, &probes[2]);
+	tl_check(half.filtered && found[0] == 1 && probes[0] == 1 &&
+		 found[1] == 0 && probes[1] == 0 && found[2] == 0 && probes[2] == 0,
 		 "a /48 and a /96 in 2001:db8::/32: the filter is on; inside the "
 		 "/96 %d (%d probes), in another /32 %d (%d probes), in their /32 "
-		 "but no prefix %d (%d probes)", found[0], probes[0], found[1],
-		 probes[1], found[2], probes[2]);
+		 "but in a /40 without prefixes %d (%d probes)", found[0],
+		 probes[0], found[1], probes[1], found[2], probes[2]);
 	test_filter_start();
 	keys[1] = key_of(far, 24);
-	faith_pindex_build(keys, 2, FAITH_PINDEX_SLOTS, &half, table, &start);
+	build(keys, 2, FAITH_PINDEX_SLOTS);
 	far[3] = 0x61;	/* still in the /24 */
-	found[0] = faith_pindex_find(&half, table, &start, far, &probes[0]);
-	found[1] = faith_pindex_find(&half, table, &start, near, &probes[1]);
+	found[0] = find(far, &probes[0]);
+	found[1] = find(near, &probes[1]);
 	tl_check(!half.filtered && found[0] == 1 && found[1] == 0 && probes[1] >= 1,
 		 "with a /24 the filter is off: in the /24 (another /32 than its "
 		 "first) %d, elsewhere %d after %d probes", found[0], found[1],
@@ -351,41 +363,178 @@ static void test_filter(void)
 /* A table that cannot hold prefixes and markers: the trie takes over. */
 static void test_full(void)
 {
-	struct faith_prefix_key keys[3];
-	uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x01 };
-	int used;
+	struct faith_prefix_key keys[4];
+	uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x01 }, b[16] = { 0x3f, 0xff };
+	uint8_t in[16], out[16];
+	int used, found[2], probes[2];
 
 	keys[0] = key_of(a, 40);
 	a[4] = 2;
 	keys[1] = key_of(a, 48);
 	a[4] = 3;
 	keys[2] = key_of(a, 96);	/* lengths 40 48 96: root /48 */
-	used = faith_pindex_build(keys, 3, 4, &half, table, &start);
+	used = build(keys, 3, 4);
 	tl_check(used == 4, "/40, /48 and /96 next to each other: 3 prefixes "
 		 "and the /96's marker at /48, 4 slots (%d)", used);
-	{
-		uint8_t in[16], out[16];
-		int found[2], probes[2];
-
-		memcpy(in, keys[2].addr, 16);
-		in[15] = 1;
-		memcpy(out, in, 16);
-		out[11] = 1;		/* past the /96, in its /48 */
-		found[0] = faith_pindex_find(&half, table, &start, in, &probes[0]);
-		found[1] = faith_pindex_find(&half, table, &start, out, &probes[1]);
-		tl_check(found[0] == 1 && probes[0] == 2 && found[1] == 0 &&
-			 probes[1] == 2,
-			 "the marker's rope leads straight to the /96: in it %d "
-			 "(%d probes), past it %d (%d probes)", found[0],
-			 probes[0], found[1], probes[1]);
-	}
-	used = faith_pindex_build(keys, 3, 3, &half, table, &start);
+	used = build(keys, 3, 3);
 	tl_check(used == -1 && half.nlens == FAITH_PINDEX_TRIE,
 		 "in a 3-slot table they do not fit: trie (%d, %#x)", used,
 		 half.nlens);
-	used = faith_pindex_build(keys, 0, 0, &half, table, &start);
+	used = build(keys, 0, 0);
 	tl_check(used == 0 && half.nlens == 0 && half.depth == 0,
 		 "no prefixes: an empty index (%d, %u)", used, half.nlens);
+
+	/* With a /24 too (no filter), searches start at the root, /40. */
+	keys[3] = key_of(b, 24);
+	used = build(keys, 4, FAITH_PINDEX_SLOTS);
+	memcpy(in, keys[2].addr, 16);
+	in[15] = 1;
+	memcpy(out, in, 16);
+	out[11] = 1;		/* past the /96, in its /48 */
+	found[0] = find(in, &probes[0]);
+	found[1] = find(out, &probes[1]);
+	tl_check(used == 7 && !half.filtered && found[0] == 1 && probes[0] == 2 &&
+		 found[1] == 0 && probes[1] == 2,
+		 "with a /24 as well (7 slots: %d): the /96's marker at /40 leads "
+		 "straight to it: in it %d (%d probes), past it %d (%d probes)",
+		 used, found[0], probes[0], found[1], probes[1]);
+}
+
+/* Put prefix a/len in keys[*n]; 0 past the end of the address. */
+static void add_key(struct faith_prefix_key *keys, size_t *n, const uint8_t a[16],
+		    uint32_t len)
+{
+	keys[(*n)++] = key_of(a, len);
+}
+
+/* Answer and cost of a lookup of the address written as bytes. */
+static void lookup(const uint8_t a[16], int *found, int *probes, int *steps_out)
+{
+	*found = find(a, probes);
+	*steps_out = steps;
+}
+
+/*
+ * Block tables: below a /32 with several lengths, bytes are taken until
+ * one length is left: one probe, or none where no prefix is.
+ */
+static void test_blocks(void)
+{
+	static const uint32_t rfc6052[] = { 40, 48, 56, 64, 96 };
+	const size_t dense = 3000, many = FAITH_PINDEX_BLOCKS + 300;
+	struct faith_prefix_key *keys = calloc(dense + 2 * many, sizeof(*keys));
+	uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	int bad, probes, found[3], pr[3], st[3];
+	size_t n = 0;
+
+	/* Thousands of prefixes of five lengths in one /32 (2001:db8::/32). */
+	for (size_t i = 0; i < dense; i++) {
+		uint64_t r[2] = { rnd(), rnd() };
+
+		memcpy(a + 4, r, 12);
+		add_key(keys, &n, a, rfc6052[rnd() % 5]);
+	}
+	bad = check_set(keys, n, 0, &probes);
+	tl_check(bad == 0 && probes == 1 && half.filtered && half.blocks > 1,
+		 "%zu prefixes /40../96 in one /32: %d wrong answers, at most %d "
+		 "probe (%u lengths, %u block tables)", dense, bad, probes,
+		 half.nlens, half.blocks);
+
+	/* A /95 and a /96 side by side: down to the last byte. */
+	n = 0;
+	memset(a + 4, 0x5a, 12);
+	add_key(keys, &n, a, 96);
+	flip(a, 94);
+	add_key(keys, &n, a, 95);
+	build(keys, n, FAITH_PINDEX_SLOTS);
+	a[15] = 7;
+	lookup(a, &found[0], &pr[0], &st[0]);		/* in the /95 */
+	flip(a, 94);
+	lookup(a, &found[1], &pr[1], &st[1]);		/* in the /96 */
+	flip(a, 93);
+	lookup(a, &found[2], &pr[2], &st[2]);		/* beside both */
+	tl_check(found[0] == 1 && found[1] == 1 && found[2] == 0 &&
+		 pr[0] == 1 && pr[1] == 1 && pr[2] == 0 &&
+		 st[0] == 8 && st[1] == 8 && st[2] == 8 && half.blocks == 8,
+		 "a /95 beside a /96: 8 block tables, /40 to /96; in each %d %d "
+		 "(%d %d probes, %d %d tables read), beside them %d (%d probes, "
+		 "%d tables)", found[0], found[1], pr[0], pr[1], st[0], st[1],
+		 found[2], pr[2], st[2]);
+
+	/* A /33 fills half a table, a /40 one entry of the other half. */
+	n = 0;
+	memset(a + 4, 0, 12);
+	a[4] = 0x80;
+	add_key(keys, &n, a, 33);
+	a[4] = 0x12;
+	add_key(keys, &n, a, 40);
+	build(keys, n, FAITH_PINDEX_SLOTS);
+	a[4] = 0xff;
+	lookup(a, &found[0], &pr[0], &st[0]);
+	a[4] = 0x12;
+	a[9] = 1;
+	lookup(a, &found[1], &pr[1], &st[1]);
+	a[4] = 0x13;
+	lookup(a, &found[2], &pr[2], &st[2]);
+	tl_check(found[0] == 1 && pr[0] == 1 && found[1] == 1 && pr[1] == 1 &&
+		 found[2] == 0 && pr[2] == 0 && half.blocks == 1,
+		 "a /33 and a /40 in one /32: in the /33 %d (%d probe), in the "
+		 "/40 %d (%d probe), in neither %d (%d probes)", found[0], pr[0],
+		 found[1], pr[1], found[2], pr[2]);
+
+	/* More /32s with two lengths than tables: the rest from the root. */
+	n = 0;
+	memset(a, 0, sizeof(a));
+	for (uint32_t i = 0; i < many; i++) {
+		a[0] = 0x3f;
+		a[1] = (uint8_t)(i >> 8);
+		a[2] = (uint8_t)i;
+		a[4] = 1;
+		add_key(keys, &n, a, 40);
+		a[4] = 2;
+		add_key(keys, &n, a, 48);
+	}
+	bad = check_set(keys, n, 2, &probes);
+	tl_check(bad == 0 && half.blocks == FAITH_PINDEX_BLOCKS && probes == 2,
+		 "%zu /32s with a /40 and a /48 each: %u block tables (all), %d "
+		 "wrong answers, at most %d probes", many,
+		 half.blocks, bad, probes);
+	free(keys);
+}
+
+/* Two /32s with several lengths whose filter slot is one: no block. */
+static void test_blocks_shared_slot(void)
+{
+	struct faith_prefix_key keys[4];
+	uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8 }, b[16] = { 0x3f, 0xff };
+	__u32 top_a, top_b;
+	int bad, probes;
+	size_t n = 0;
+
+	/* Another /32 in the same filter slot, in 3fff::/16. */
+	memcpy(&top_a, a, 4);
+	for (__u32 i = 0; i < 0x10000; i++) {
+		b[2] = (uint8_t)(i >> 8);
+		b[3] = (uint8_t)i;
+		memcpy(&top_b, b, 4);
+		if (faith_pindex_filter_bit(top_a) == faith_pindex_filter_bit(top_b))
+			break;
+	}
+	a[4] = 1;
+	add_key(keys, &n, a, 40);
+	a[4] = 2;
+	add_key(keys, &n, a, 48);
+	b[4] = 1;
+	add_key(keys, &n, b, 56);
+	b[4] = 2;
+	add_key(keys, &n, b, 64);
+	bad = check_set(keys, n, 4, &probes);
+	tl_check(faith_pindex_filter_bit(top_a) == faith_pindex_filter_bit(top_b) &&
+		 bad == 0 && half.blocks == 0 && probes > 1,
+		 "two /32s with two lengths each in one filter slot (%02x%02x:%02x%02x"
+		 "::/32 beside 2001:db8::/32): no block table (%u), from the root "
+		 "(%d probes at most), %d wrong answers", b[0], b[1], b[2], b[3],
+		 half.blocks, probes, bad);
 }
 
 /* Every slot used: 4 ways of every bucket of a half, then one more. */
@@ -403,9 +552,9 @@ static void test_capacity(void)
 		a[10] = (uint8_t)i;
 		keys[i] = key_of(a, 96);
 	}
-	used = faith_pindex_build(keys, n, FAITH_PINDEX_SLOTS, &half, table, &start);
+	used = build(keys, n, FAITH_PINDEX_SLOTS);
 	tl_check(used == (int)n, "%zu /96s fill 90%% of the table (%d)", n, used);
-	used = faith_pindex_build(keys, n, n - 1, &half, table, &start);
+	used = build(keys, n, n - 1);
 	tl_check(used == -1 && half.nlens == FAITH_PINDEX_TRIE,
 		 "one slot short: trie (%d)", used);
 	free(keys);
@@ -415,15 +564,19 @@ int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	table = calloc(FAITH_PINDEX_BUCKETS, sizeof(*table));
-	if (!tl_check(table != NULL, "allocate a table"))
+	blocks = calloc(FAITH_PINDEX_BLOCKS, sizeof(*blocks));
+	if (!tl_check(table && blocks, "allocate a table"))
 		return tl_report();
 	test_pairs();
 	test_sets();
 	test_all_lengths();
 	test_nested();
 	test_filter();
+	test_blocks();
+	test_blocks_shared_slot();
 	test_full();
 	test_capacity();
+	free(blocks);
 	free(table);
 	return tl_report();
 }

@@ -126,6 +126,15 @@ check_json "... status -j: the /32 filter off" \
 check "status says so" sh -c "'$LOADER' status | grep -qE '^lookup: index \(2 prefix lengths, at most 2 probes\)\$'"
 check "route del of the /24" faith route del 3fff:100::/24
 check "status: the filter back on" sh -c "'$LOADER' status | grep -q '/32 filter'"
+# Two lengths in one /32: block tables below the filter take the address
+# a byte at a time (here 00, then 66 or 67), then one probe decides.
+check "route add of a /48 and a /64 in 2001:db8::/32" faith route add 2001:db8:66::/48 2001:db8:67:1::/64
+check_json "... status -j: two block tables" \
+	"d['prefix_lengths'] == 3 and d['filter_32'] is True and d['block_tables'] == 2" faith status -j
+check "... status says so" sh -c "'$LOADER' status | grep -qE '^lookup: index \(3 prefix lengths, at most 2 probes, /32 filter, 2 block tables of [0-9]+\)\$'"
+check "... bpftool dumps pindex_blocks with named fields" sh -c "bpftool map dump pinned '$FAITH_PIN_DIR/pindex_blocks' | grep -q '\"next\"'"
+check "route del of both" faith route del 2001:db8:66::/48 2001:db8:67:1::/64
+check_json "... no block table" "d['block_tables'] == 0" faith status -j
 check_json "keepfaith 1 -j" "d == {'keepfaith': 1}" faith keepfaith 1 -j
 check "keepfaith 1 without -j prints nothing" test -z "$(faith keepfaith 1)"
 check_json "attach -j" "d['result'] == 'already attached' and d['mode'] == 'tc'" faith -j attach eth0
