@@ -94,7 +94,7 @@ static void print_summary(FILE *f, const struct shape_run *runs)
 			cell(f, &runs[s].res[summary_cols[k]]);
 		fprintf(f, "\n");
 	}
-	fprintf(f, "\n\"TC match generated\" aims at a generated prefix of the length at the end of the index's longest search (the slowest match), or with the trie at a /96 (a long walk).\n\n");
+	fprintf(f, "\n\"TC match generated\" aims at the address inside a generated prefix, and \"no match, same /32\" at the address beside one (or 2001:db8:ffff::1), whose lookup costs the most by the index's own lookup in C (probes, then block reads); with the trie, at a /96 (a long walk) and 2001:db8:ffff::1.\n\n");
 }
 
 /* One row of a shape's table. */

@@ -161,6 +161,7 @@ static uint32_t aim_cases(const struct bench *b, const struct faith_prefix_key *
 	char text[64], addr[INET6_ADDRSTRLEN];
 	struct aim_pick p;
 	bool found = aim_match(b, keys, &p);
+	uint32_t gen_len = found ? p.len : 0;
 
 	search_text(&b->lookup, &p, text, sizeof(text));
 	snprintf(cases[C_GEN].name, sizeof(cases[C_GEN].name),
@@ -181,7 +182,7 @@ static uint32_t aim_cases(const struct bench *b, const struct faith_prefix_key *
 		 "TC: IPv6 TCP, no match, same /32 (%s, %s)", addr, text);
 	snprintf(cases[C_XDP_NOMATCH].name, sizeof(cases[C_XDP_NOMATCH].name),
 		 "XDP: IPv6 TCP, no match, same /32 (%s, %s)", addr, text);
-	return found ? p.len : 0;
+	return gen_len;
 }
 
 /* ---- one shape ----------------------------------------------------------- */
