@@ -51,6 +51,8 @@ struct faith_objs;
 int cli_open(const struct faith_cli *cli, struct faith_objs *o);
 /* Open it, loading it first if needed (write verbs). */
 int cli_load(const struct faith_cli *cli, struct faith_objs *o);
+/* Only part of faith is pinned: say so (true), else false. */
+bool cli_incomplete(const struct faith_cli *cli, const struct faith_objs *o);
 
 /* Listings shared by their verbs and `status`. */
 int list_prefixes(const struct faith_cli *cli, const struct faith_objs *o,

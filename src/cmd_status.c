@@ -153,6 +153,8 @@ static int run_status(struct faith_cli *cli, int argc, char **argv)
 	faith_objs_init(&o, cli->pin_dir);
 	if (faith_objs_open(&o)) {
 		faith_objs_close(&o);
+		if (cli_incomplete(cli, &o))
+			return EXIT_FAIL;
 		if (cli->json) {
 			json_obj_open(NULL);
 			json_str("pin_dir", cli->pin_dir);

@@ -106,6 +106,17 @@ int cli_bad(const struct faith_verb *verb, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* Say so when a pin directory holds only part of faith. */
+bool cli_incomplete(const struct faith_cli *cli, const struct faith_objs *o)
+{
+	const char *missing = faith_objs_missing(o, false);
+
+	if (missing)
+		faith_err("faith in %s is incomplete (no '%s': left by another version of faith-loader?): 'faith-loader unload' removes it, then attach again",
+			  cli->pin_dir, missing);
+	return missing != NULL;
+}
+
 int cli_open(const struct faith_cli *cli, struct faith_objs *o)
 {
 	int err;
@@ -115,6 +126,8 @@ int cli_open(const struct faith_cli *cli, struct faith_objs *o)
 	if (!err)
 		return EXIT_OK;
 	faith_objs_close(o);
+	if (err == -ENOENT && cli_incomplete(cli, o))
+		return EXIT_FAIL;
 	if (err == -ENOENT)
 		faith_err("faith is not loaded in %s (run 'faith-loader attach IFACE')",
 			  cli->pin_dir);

@@ -94,6 +94,18 @@ int faith_objs_open(struct faith_objs *o)
 	return err;
 }
 
+const char *faith_objs_missing(const struct faith_objs *o, bool maps_only)
+{
+	char path[PATH_MAX];
+
+	if (!faith_objs_any_pinned(o))
+		return NULL;
+	for (int i = 0; i < (maps_only ? OBJ_FIRST_PROG : OBJ_COUNT); i++)
+		if (obj_path(o, i, path, sizeof(path)) && access(path, F_OK))
+			return pin_names[i];
+	return NULL;
+}
+
 bool faith_objs_any_pinned(const struct faith_objs *o)
 {
 	char path[PATH_MAX];
@@ -309,6 +321,7 @@ static int ensure_delivery(const struct faith_objs *o)
 
 int faith_objs_load(struct faith_objs *o)
 {
+	const char *missing;
 	bool maps_existed;
 	int err;
 
@@ -332,7 +345,17 @@ int faith_objs_load(struct faith_objs *o)
 	if (err)
 		return err;
 	maps_existed = faith_objs_any_pinned(o);
+	/* Programs still attached would keep using the lost map: refuse. */
+	missing = faith_objs_missing(o, true);
+	if (missing) {
+		faith_err("faith in %s lacks its map '%s' (left by another version of faith-loader?): 'faith-loader unload' removes it, then attach again",
+			  o->pin_dir, missing);
+		return -ENOENT;
+	}
 	err = load_and_pin(o);
+	if (err && maps_existed)
+		faith_err("the maps pinned in %s do not fit this faith-loader's programs (left by another version?): 'faith-loader unload' removes them, then attach and add the routes again",
+			  o->pin_dir);
 	if (!err)
 		err = faith_objs_open(o);
 	if (!err)

@@ -49,6 +49,9 @@ int faith_objs_rebuild_index(const struct faith_objs *o);
 void faith_objs_close(struct faith_objs *o);
 /* True if any object is pinned in the pin directory. */
 bool faith_objs_any_pinned(const struct faith_objs *o);
+/* Some objects are pinned, not all (of the maps, if maps_only): the first
+ * missing one's name; else NULL. */
+const char *faith_objs_missing(const struct faith_objs *o, bool maps_only);
 /*
  * 0 if the open sk_lookup link belongs to this network namespace (or is not
  * open); else say so on stderr and return -EXDEV.

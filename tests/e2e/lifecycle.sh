@@ -76,6 +76,15 @@ R tc qdisc del dev eth0 clsact
 # Unload leaves no residue.
 check "attach --xdp" faith attach eth0 --xdp
 netns_ino=$(stat -L -c %i "/run/netns/$NS_R")
+# A pin directory with part of faith (left by another version): every
+# verb says what to do, and unload still removes all of it.
+rm -f "$FAITH_PIN_DIR/pindex_blocks"
+expect 1 "status with a pin missing: exit 1" faith status
+said "incomplete \(no 'pindex_blocks'.*faith-loader unload" "... naming the missing pin and what to do"
+expect 1 "route add with a map missing: exit 1" faith route add 2001:db8:5::/48
+said "lacks its map 'pindex_blocks'.*faith-loader unload" "... naming it and what to do"
+expect 1 "attach with a map missing: exit 1" faith attach eth0
+check "... nothing recreated" test ! -e "$FAITH_PIN_DIR/pindex_blocks"
 check "unload" faith unload
 check "no pin directory" test ! -e "$FAITH_PIN_DIR"
 check "no fwmark rule" sh -c "! nsenter --net=/run/netns/$NS_R ip -6 rule show | grep -q fwmark"
