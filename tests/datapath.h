@@ -13,6 +13,7 @@
 #define FAITH_TEST_DATAPATH_H
 
 #include <linux/if_ether.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -97,6 +98,7 @@ void test_tc_mark(void);
 void test_tc_meta(void);
 void test_truncated(void);
 void test_lookup(void);				/* datapath_lookup.c */
+int lookup_is_faith(const struct in6_addr *addr);	/* datapath_lookup.c */
 
 /*
  * testlib.h keeps its counters in the one file that includes it,

@@ -182,6 +182,22 @@ static void test_lookup_closed(void)
 		 "sk_lookup: relay closed: drop, no_relay counted");
 }
 
+/* Does faith_lookup take addr (port 80, gate open) as a faith address?
+ * With no relay registered it then drops the connection. */
+int lookup_is_faith(const struct in6_addr *addr)
+{
+	char text[INET6_ADDRSTRLEN];
+	uint64_t cookie = 0;
+	int ret = -1;
+
+	inet_ntop(AF_INET6, addr, text, sizeof(text));
+	set_control(1, MARK);
+	relays_set(R_NONE);
+	if (run_lookup(AF_INET6, IPPROTO_TCP, text, 80, &ret, &cookie))
+		return -1;
+	return ret == SK_DROP;
+}
+
 void test_lookup(void)
 {
 	size_t i;

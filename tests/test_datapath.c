@@ -137,8 +137,8 @@ static void switch_to_trie(void)
 	lookup_label = "trie";
 }
 
-/* Is a TCP SYN to addr captured by the TC classifier (gate open)? */
-static int lookup_captures(const struct in6_addr *addr)
+/* Is a TCP SYN to addr captured by the classifier in mode (gate open)? */
+static int captured_in(enum mode mode, const struct in6_addr *addr)
 {
 	char text[INET6_ADDRSTRLEN];
 	struct spec sp = { .ip = { .l4 = IPPROTO_TCP } };
@@ -149,8 +149,13 @@ static int lookup_captures(const struct in6_addr *addr)
 	sp.ip.dst = text;
 	build(&p, &sp);
 	set_control(1, MARK);
-	o = run_mode(TC, &p);
+	o = run_mode(mode, &p);
 	return !o.err && o.captured;
+}
+
+static int lookup_captures(const struct in6_addr *addr)
+{
+	return captured_in(TC, addr);
 }
 
 /*
@@ -207,8 +212,9 @@ static bool key_holds(const struct faith_prefix_key *key, const struct in6_addr 
 /*
  * Several lengths in one /32 (3fff:ab::/32): the block tables below the
  * /32 filter, down to the last byte for the /95 beside the /96.  The
- * classifier agrees with a brute-force answer inside each prefix and with
- * one bit flipped anywhere in it.  The prefixes go again afterwards.
+ * classifiers (TC, XDP) and sk_lookup agree with a brute-force answer
+ * inside each prefix and with one bit flipped anywhere in it.  The
+ * prefixes go again afterwards.
  */
 static void test_block_index(void)
 {
@@ -244,12 +250,14 @@ static void test_block_index(void)
 					a.s6_addr[bit / 8] ^= (__u8)(0x80 >> (bit % 8));
 				for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
 					want |= key_holds(&keys[k], &a);
-				bad += lookup_captures(&a) != want;
+				bad += captured_in(TC, &a) != want;
+				bad += captured_in(XDP, &a) != want;
+				bad += lookup_is_faith(&a) != want;
 				tried++;
 			}
 		}
-		tl_check(!bad, "%d addresses in, beside and around them: %d "
-			 "classified wrong", tried, bad);
+		tl_check(!bad, "%d addresses in, beside and around them, TC, XDP "
+			 "and sk_lookup: %d verdicts wrong", tried, bad);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		bpf_map_delete_elem(fd, &keys[i]);
