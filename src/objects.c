@@ -353,7 +353,8 @@ int faith_objs_load(struct faith_objs *o)
 		return -ENOENT;
 	}
 	err = load_and_pin(o);
-	if (err && maps_existed)
+	/* libbpf refuses to reuse a pinned map of another shape: EINVAL. */
+	if (err == -EINVAL && maps_existed)
 		faith_err("the maps pinned in %s do not fit this faith-loader's programs (left by another version?): 'faith-loader unload' removes them, then attach and add the routes again",
 			  o->pin_dir);
 	if (!err)

@@ -46,11 +46,26 @@ static bool holds(const struct faith_prefix_key *outer,
 	return !memcmp(a, b, 12);
 }
 
+/* Clear a key's bits past its length.  faith-loader never writes others,
+ * but the trie keeps whatever bpftool puts in it, and sorting must see a
+ * prefix before those nested in it. */
+static void canonical(struct faith_prefix_key *key)
+{
+	__u8 m[12];
+
+	masked(key->addr, key->prefixlen, m);
+	memcpy(key->addr, m, sizeof(m));
+	memset(key->addr + sizeof(m), 0, sizeof(key->addr) - sizeof(m));
+}
+
 /* Sort keys[0..n) and keep only those no other prefix holds; the count. */
 static size_t drop_nested(struct faith_prefix_key *keys, size_t n)
 {
 	size_t kept = 0;
 
+	for (size_t i = 0; i < n; i++)
+		if (keys[i].prefixlen <= FAITH_MAX_PREFIXLEN)
+			canonical(&keys[i]);
 	qsort(keys, n, sizeof(*keys), by_addr_len);
 	for (size_t i = 0; i < n; i++) {
 		if (keys[i].prefixlen < 1 || keys[i].prefixlen > FAITH_MAX_PREFIXLEN)

@@ -263,6 +263,49 @@ static void test_all_lengths(void)
 		 "(depth %u)", bad, probes, half.depth);
 }
 
+/* Set random bits past each key's length, as a hand-made trie entry may. */
+static void add_stray_bits(struct faith_prefix_key *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (uint32_t bit = keys[i].prefixlen; bit < 128; bit++)
+			if (rnd() % 4 == 0)
+				flip(keys[i].addr, bit);
+}
+
+/*
+ * Keys with bits set past their length (faith-loader never writes them,
+ * but `bpftool map update` on the trie can): the builder clears them, so
+ * a prefix still sorts before the prefixes nested in it.  Before, a /36
+ * with a stray bit could be kept beside the two /96s inside it and write
+ * past a block table.
+ */
+static void test_stray_bits(void)
+{
+	static const uint32_t rfc6052[] = { 32, 40, 48, 56, 64, 96 };
+	struct faith_prefix_key keys[3], *many = malloc(2000 * sizeof(*many));
+	uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	int bad, probes;
+
+	a[11] = 1;
+	keys[0] = key_of(a, 96);
+	a[11] = 2;
+	keys[1] = key_of(a, 96);
+	memcpy(keys[2].addr, a, 16);	/* 2001:db8::/36, byte 11 stray: */
+	/* it sorts after the first /96, which then looked not nested */
+	keys[2].prefixlen = 36;
+	bad = check_set(keys, 3, 1, &probes);
+	tl_check(bad == 0 && half.nlens == 1 && half.node[0].prefixlen == 36,
+		 "a /36 with a stray bit holding two /96s: only the /36 is "
+		 "indexed (%u lengths, /%u), %d wrong answers", half.nlens,
+		 half.node[0].prefixlen, bad);
+	gen(many, 2000, rfc6052, 6);
+	add_stray_bits(many, 2000);
+	bad = check_set(many, 2000, 0, &probes);
+	tl_check(bad == 0, "2000 prefixes of the RFC 6052 lengths, each with "
+		 "stray bits past its length: %d wrong answers", bad);
+	free(many);
+}
+
 /* Nested prefixes are dropped: a /32 with /48s and /96s inside is one. */
 static void test_nested(void)
 {
@@ -571,6 +614,7 @@ int main(void)
 	test_sets();
 	test_all_lengths();
 	test_nested();
+	test_stray_bits();
 	test_filter();
 	test_blocks();
 	test_blocks_shared_slot();
