@@ -18,6 +18,7 @@
 #   DATAPATH [1]      0: do not rerun build/bench_datapath (the report then
 #                     summarises the stored bench/datapath.md)
 #   OUT [bench]       where results.md and the PNGs go
+#   PROFILE [1]       0: no CPU profiles (profile.sh: which cases, how)
 #
 # Needs root.  Everything it makes (namespaces, pins, processes, rules)
 # goes away when it exits, however it exits.
@@ -49,6 +50,7 @@ OUT=${OUT:-$TOP/bench}
 source "$HERE/topo.sh"
 source "$HERE/peers.sh"
 source "$HERE/cases.sh"
+source "$HERE/profile.sh"
 
 ALL_CASES="direct direct_attached faith haproxy tproxy nginx socat 6tunnel"
 # faithd's other data path, once faithd has one.
@@ -71,6 +73,7 @@ mkdir "$CG" 2>/dev/null || CG=
 cleanup() {
 	trap - EXIT INT TERM
 	[ -n "$IDLE_PID" ] && { kill "$IDLE_PID"; wait "$IDLE_PID"; } 2>/dev/null
+	[ -n "${PERF_PID:-}" ] && { kill -INT "$PERF_PID"; wait "$PERF_PID"; } 2>/dev/null
 	peer_stop 2>/dev/null
 	servers_down 2>/dev/null
 	topo_down
@@ -189,12 +192,14 @@ if [[ " $CASES " == *" direct_attached "* ]]; then
 	run_case fwdcost
 fi
 ROUND=0 CASE=-
+profile_cases
 rec meta.seconds "$(( $(date +%s) - START ))"
 
 mkdir -p "$OUT"
 cp "$RAW" "$OUT/results.tsv"
 python3 "$HERE/report.py" --raw "$RAW" --out "$OUT" --data "$W" --datapath "$W/datapath.md" \
 	--stored-datapath "$TOP/bench/datapath.md" || exit 1
+python3 "$HERE/profile.py" --data "$W" --out "$OUT" || echo "bench: profile.py failed" >&2
 if command -v gnuplot >/dev/null; then
 	gnuplot -e "data='$W'; out='$OUT'" "$HERE/plot.gp" || echo "bench: gnuplot failed" >&2
 else
