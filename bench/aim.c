@@ -90,6 +90,12 @@ static bool costlier(const struct aim_pick *x, const struct aim_pick *y)
 	       (x->probes == y->probes && x->steps > y->steps);
 }
 
+/* The datapath asks the trie (or nothing is indexed to aim by). */
+static bool by_trie(const struct bench *b)
+{
+	return !lookup_is_index(&b->lookup) || !b->aim;
+}
+
 bool aim_match(const struct bench *b, const struct faith_prefix_key *keys,
 	       struct aim_pick *best)
 {
@@ -100,8 +106,8 @@ bool aim_match(const struct bench *b, const struct faith_prefix_key *keys,
 	memset(best, 0, sizeof(*best));
 	for (uint32_t i = 1; i < b->loaded; i++) {
 		target_addr(&keys[i], addr);
-		if (!lookup_is_index(&b->lookup) || !b->aim) {
-			/* The trie: the first /96, a long walk. */
+		if (by_trie(b)) {
+			/* The first /96: a long walk. */
 			if (keys[i].prefixlen != 96)
 				continue;
 			memcpy(best->addr, addr, 16);
@@ -125,7 +131,7 @@ void aim_miss(const struct bench *b, const struct faith_prefix_key *keys,
 
 	memset(best, 0, sizeof(*best));
 	memcpy(best->addr, b->near_dst, 16);
-	if (!lookup_is_index(&b->lookup) || !b->aim)
+	if (by_trie(b))
 		return;
 	cost(b->aim, b->near_dst, best);
 	for (uint32_t i = 1; i < b->loaded; i++) {
