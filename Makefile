@@ -27,12 +27,13 @@ FAITHD_LIB_OBJS := $(FAITHD_LIB_SRCS:src/faithd/%.c=$(BUILD)/faithd/%.o)
 FAITHD_SRCS := src/faithd/main.c src/faithd/master.c src/faithd/worker.c \
                src/faithd/conn.c src/faithd/policy.c src/faithd/connlimits.c \
                src/faithd/log.c src/faithd/sockmap.c \
-               src/faithd/sockmap_load.c
+               src/faithd/sockmap_load.c src/faithd/xlate.c \
+               src/faithd/xlate_load.c
 TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) \
                $(BUILD)/faith-testrelay $(BUILD)/faith-testclient \
                $(BUILD)/faith-bytes
 
-all: bpf/faith.bpf.o $(BUILD)/faith.skel.h bpf/faithd_sockmap.bpf.o faith-loader faithd $(BUILD)/libfaith-relay.a
+all: bpf/faith.bpf.o $(BUILD)/faith.skel.h bpf/faithd_sockmap.bpf.o bpf/faithd_xlate.bpf.o faith-loader faithd $(BUILD)/libfaith-relay.a
 
 bpf/faith.bpf.o: bpf/faith.bpf.c src/maps.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -47,6 +48,13 @@ bpf/faithd_sockmap.bpf.o: bpf/faithd_sockmap.bpf.c src/faithd/sockmap_maps.h
 $(BUILD)/faithd_sockmap.skel.h: bpf/faithd_sockmap.bpf.o | $(BUILD)
 	$(BPFTOOL) gen skeleton $< name faithd_sockmap_bpf > $@.tmp && mv $@.tmp $@
 
+# faithd --datapath translate: the TC program that relays by rewriting segments.
+bpf/faithd_xlate.bpf.o: bpf/faithd_xlate.bpf.c src/faithd/xlate_maps.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/faithd_xlate.skel.h: bpf/faithd_xlate.bpf.o | $(BUILD)
+	$(BPFTOOL) gen skeleton $< name faithd_xlate_bpf > $@.tmp && mv $@.tmp $@
+
 $(BUILD) $(BUILD)/faithd:
 	mkdir -p $@
 
@@ -56,6 +64,7 @@ $(BUILD)/%.o: src/%.c src/*.h $(BUILD)/faith.skel.h | $(BUILD)
 # faithd needs faith's maps.h, not its skeleton; it embeds its own for
 # --datapath sockmap.
 $(BUILD)/faithd/%.o: src/faithd/%.c src/faithd/*.h src/*.h $(BUILD)/faithd_sockmap.skel.h \
+		$(BUILD)/faithd_xlate.skel.h \
 		| $(BUILD)/faithd
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -176,6 +185,6 @@ install: all
 	install -D -m 0644 $(BUILD)/libfaith-relay.a $(DESTDIR)$(PREFIX)/lib/libfaith-relay.a
 
 clean:
-	rm -rf $(BUILD) bpf/faith.bpf.o bpf/faithd_sockmap.bpf.o bench/empty.bpf.o faith-loader faithd
+	rm -rf $(BUILD) bpf/faith.bpf.o bpf/faithd_sockmap.bpf.o bpf/faithd_xlate.bpf.o bench/empty.bpf.o faith-loader faithd
 
 .PHONY: all test demo bench bench-scale bench-datapath check-asan check-valgrind install clean

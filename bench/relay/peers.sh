@@ -108,6 +108,10 @@ peer_start_faith() { faith_start faith --cpu-affinity auto ${FAITHD_ARGS:-}; }
 peer_start_faith_sockmap() {
 	faith_start faith_sockmap --datapath sockmap --cpu-affinity auto ${FAITHD_ARGS:-}
 }
+# shellcheck disable=SC2086
+peer_start_faith_translate() {
+	faith_start faith_translate --datapath translate --cpu-affinity auto ${FAITHD_ARGS:-}
+}
 
 # --- haproxy, TCP mode, splicing, 2 threads -------------------------------
 haproxy_conf() {

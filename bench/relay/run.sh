@@ -59,6 +59,9 @@ if "$TOP/faithd" --help 2>&1 | grep -q sockmap; then
 else
 	SOCKMAP_NOTE="faith (sockmap) not run: this faithd's --help does not mention sockmap"
 fi
+if "$TOP/faithd" --help 2>&1 | grep -q translate; then
+	ALL_CASES="$ALL_CASES faith_translate"
+fi
 CASES=${CASES:-$ALL_CASES}
 
 W=$(mktemp -d "/tmp/$ID.XXXX")

@@ -102,6 +102,8 @@ void conn_finish(struct worker *w, struct conn *c, const char *how,
 {
 	if (c->sm.on || c->sm.poll_ms)
 		sockmap_end(w, c);
+	if (w->ctx->xlate)
+		xlate_end(w, c);
 	log_conn(c, how);
 	list_unlink(c);
 	for (int s = 0; s < 2; s++) {
@@ -117,6 +119,10 @@ void conn_finish(struct worker *w, struct conn *c, const char *how,
 		}
 		pipe_put(w, &c->dir[s]);
 	}
+	/* Out of the program's map once the frozen sockets are gone: until
+	 * then their peers' segments still went on translated. */
+	if (w->ctx->xlate)
+		xlate_forget(w, c);
 	limits_release(w->ctx->limits, &c->t.src.sin6_addr);
 	if (!--w->nconns)
 		pipes_drain(w);	/* idle again: hold no more than at start */
@@ -155,7 +161,23 @@ static void refuse(int fd, const struct faithd_target *t, const char *why)
 	close_reset(fd);
 }
 
-static int upstream_connect(const struct faithd_target *t)
+/*
+ * --datapath translate: the server's segments, once translated, are 20
+ * bytes longer (IPv6): announce it an MSS no larger than the client takes,
+ * so that they fit.  The client's MSS as announced: the current one plus
+ * the timestamp option.
+ */
+static int client_mss(int client_fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(client_fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 || !ti.tcpi_snd_mss)
+		return 0;
+	return ti.tcpi_snd_mss + (ti.tcpi_options & TCPI_OPT_TIMESTAMPS ? 12 : 0);
+}
+
+static int upstream_connect(const struct faithd_target *t, int mss)
 {
 	struct sockaddr_in local = { .sin_family = AF_INET, .sin_addr = t->bind };
 	int fd, one = 1;
@@ -164,6 +186,8 @@ static int upstream_connect(const struct faithd_target *t)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (mss)
+		setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss));
 	if (t->has_bind && bind(fd, (struct sockaddr *)&local, sizeof(local)) < 0)
 		goto fail;
 	if (connect(fd, (const struct sockaddr *)&t->dst4, sizeof(t->dst4)) < 0 &&
@@ -214,7 +238,7 @@ int conn_start(struct worker *w, int fd, const struct sockaddr_in6 *peer)
 		return refuse(fd, &t, "out of memory"), -ENOMEM;
 	}
 	w->nconns++;
-	c->fd[SIDE_SERVER] = err = upstream_connect(&t);
+	c->fd[SIDE_SERVER] = err = upstream_connect(&t, w->ctx->xlate ? client_mss(fd) : 0);
 	if (err < 0) {
 		snprintf(why, sizeof(why), "upstream connect failed: %s", strerror(-err));
 		conn_abort(w, c, why);
@@ -363,6 +387,8 @@ static void relay(struct worker *w, struct conn *c, unsigned dirs)
 	if (c->dir[0].bytes + c->dir[1].bytes + c->dir[0].pending +
 	    c->dir[1].pending != before)
 		touch(w, c);
+	if (w->ctx->xlate && c->xl.phase == XL_OFF)
+		xlate_maybe(w, c);
 }
 
 #define DIRS_BOTH	3u
@@ -416,7 +442,7 @@ static void connected(struct worker *w, struct conn *c, uint32_t events)
 
 void conn_event(struct worker *w, struct conn *c, enum conn_side side, uint32_t events)
 {
-	if (c->dead)
+	if (c->dead || c->xl.phase == XL_ON)	/* frozen: the program relays */
 		return;
 	if (c->connected)
 		return c->sm.on ? sockmap_event(w, c) : relay(w, c, event_dirs(side, events));
@@ -428,6 +454,8 @@ void conn_expire(struct worker *w, struct conn *c)
 {
 	/* The kernel moves the bytes: was it really idle? */
 	if (c->connected && c->sm.on && !sockmap_idle(w, c))
+		return;
+	if (c->connected && c->xl.phase == XL_ON && !xlate_idle(w, c))
 		return;
 	conn_abort(w, c, c->connected ? "idle timeout" : "upstream connect timed out");
 }

@@ -29,6 +29,7 @@ struct faithd_service {
 enum faithd_datapath {
 	DATAPATH_SPLICE,	/* splice() through a pipe, in the worker */
 	DATAPATH_SOCKMAP,	/* a BPF sockmap verdict program, in the kernel */
+	DATAPATH_TRANSLATE,	/* splice, then segments translated at TC */
 };
 
 struct faithd_opts {
@@ -47,6 +48,7 @@ struct faithd_opts {
 	bool to_syslog;
 	bool debug;
 	enum faithd_datapath datapath;
+	uint64_t translate_after;	/* bytes relayed before a hand-off */
 	bool cpu_affinity;	/* pin worker i to the i-th allowed CPU */
 	unsigned nservices;
 	struct faithd_service services[FAITHD_MAX_SERVICES];
@@ -60,6 +62,7 @@ struct faithd_ctx {
 	struct faithd_conf *conf;	/* NULL: no config file, all sources */
 	struct faithd_limits *limits;	/* shared by all workers */
 	struct faithd_sockmap *sockmap;	/* --datapath sockmap; else NULL */
+	struct faithd_xlate *xlate;	/* --datapath translate; else NULL */
 };
 
 /* main.c */

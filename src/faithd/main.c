@@ -40,8 +40,13 @@ static void usage(FILE *out)
 		"  -m, --max-conns N          connections at once, all workers (default 0: no limit)\n"
 		"  -M, --max-per-source N     connections at once per client address (default 0)\n"
 		"      --datapath PATH        how bytes move: 'splice' (splice() in the workers,\n"
-		"                             the default) or 'sockmap' (a BPF sockmap program\n"
-		"                             relays in the kernel: see faithd(8))\n"
+		"                             the default), 'sockmap' (a BPF sockmap program\n"
+		"                             relays in the kernel) or 'translate' (splice, then\n"
+		"                             a TC program rewrites each segment for the other\n"
+		"                             peer: see faithd(8))\n"
+		"      --translate-after BYTES  with 'translate': hand a connection to the TC\n"
+		"                             program once it has moved this many bytes\n"
+		"                             (default 1048576)\n"
 		"      --cpu-affinity MODE    'none' (the default): the scheduler places the\n"
 		"                             workers; 'auto': pin worker i to the i-th CPU\n"
 		"                             faithd may use and hand it the connections whose\n"
@@ -153,13 +158,14 @@ static int parse_args(struct faithd_opts *o, int argc, char **argv)
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "datapath", required_argument, NULL, 'D' },
 		{ "cpu-affinity", required_argument, NULL, 'A' },
+		{ "translate-after", required_argument, NULL, 'T' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "syslog", no_argument, NULL, 's' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	unsigned ms;
+	unsigned ms, bytes;
 	int opt, err = 0;
 
 	while (!err && (opt = getopt_long(argc, argv, ":f:w:u:t:i:g:m:M:Fsdh",
@@ -204,8 +210,15 @@ static int parse_args(struct faithd_opts *o, int argc, char **argv)
 				o->datapath = DATAPATH_SPLICE;
 			else if (!strcmp(optarg, "sockmap"))
 				o->datapath = DATAPATH_SOCKMAP;
+			else if (!strcmp(optarg, "translate"))
+				o->datapath = DATAPATH_TRANSLATE;
 			else
-				err = bad("--datapath: '%s': 'splice' or 'sockmap'", optarg);
+				err = bad("--datapath: '%s': 'splice', 'sockmap' or 'translate'",
+					  optarg);
+			break;
+		case 'T':
+			err = parse_number("--translate-after", optarg, UINT32_MAX, &bytes);
+			o->translate_after = bytes;
 			break;
 		case 'A':
 			if (!strcmp(optarg, "auto"))
@@ -280,6 +293,7 @@ int main(int argc, char **argv)
 		.connect_timeout_ms = 10000,
 		.idle_timeout_s = 3600,
 		.grace_s = 10,
+		.translate_after = 1 << 20,
 	};
 	long cpus = usable_cpus();
 	int err;

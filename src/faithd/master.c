@@ -22,12 +22,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <bpf/bpf.h>
 
 #include "faith_relay.h"
@@ -38,6 +41,7 @@
 #include "faithd/connlimits.h"
 #include "faithd/log.h"
 #include "faithd/sockmap.h"
+#include "faithd/xlate.h"
 
 #define LISTEN_BACKLOG	4096
 #define RESPAWN_DELAY_S	1
@@ -219,12 +223,31 @@ static int check_lookup(int prefixes_fd, const char *user)
 	return -errno;
 }
 
-static int drop_privileges(const char *user, int prefixes_fd)
+/* After setuid() with PR_SET_KEEPCAPS: CAP_NET_ADMIN alone, effective. */
+static int keep_net_admin(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { { 0 } };
+
+	data[0].effective = data[0].permitted = 1u << CAP_NET_ADMIN;
+	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+}
+
+/* keep_net_admin: --datapath translate freezes sockets (TCP_REPAIR). */
+static int drop_privileges(const char *user, int prefixes_fd, bool keep_net_admin_cap)
 {
 	if (!*user || geteuid() != 0)
 		return 0;
+	if (keep_net_admin_cap && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
+		log_err("keeping CAP_NET_ADMIN: %s", strerror(errno));
+		return -errno;
+	}
 	if (setgroups(0, NULL) < 0 || setgid(run_gid) < 0 || setuid(run_uid) < 0) {
 		log_err("becoming user '%s': %s", user, strerror(errno));
+		return -errno;
+	}
+	if (keep_net_admin_cap && keep_net_admin()) {
+		log_err("keeping CAP_NET_ADMIN as user '%s': %s", user, strerror(errno));
 		return -errno;
 	}
 	return check_lookup(prefixes_fd, user);
@@ -373,6 +396,8 @@ static int setup(struct faithd_ctx *ctx)
 		return -ENOENT;
 	if (o->datapath == DATAPATH_SOCKMAP && sockmap_load(&ctx->sockmap))
 		return -EPERM;
+	if (o->datapath == DATAPATH_TRANSLATE && xlate_load(&ctx->xlate))
+		return -EPERM;
 	ctx->limits = limits_create(o->max_conns, o->max_per_source);
 	if (!ctx->limits) {
 		log_err("shared memory for the connection limits: %s", strerror(errno));
@@ -411,22 +436,26 @@ int faithd_run(struct faithd_opts *o)
 			goto out;
 		log_open(true, o->debug);
 	}
-	if (drop_privileges(o->user, ctx.prefixes_fd))
+	if (drop_privileges(o->user, ctx.prefixes_fd, ctx.xlate != NULL))
 		goto out;
 	if (ctx.sockmap && sockmap_check(ctx.sockmap, *o->user ? o->user : "root"))
+		goto out;
+	if (ctx.xlate && xlate_check(ctx.xlate, *o->user ? o->user : "root"))
 		goto out;
 	for (unsigned i = 0; i < o->workers; i++)
 		workers[i] = spawn(&ctx, i);
 	pw = getpwuid(geteuid());
 	log_info("ready: %u service%s, %u workers, running as %s, datapath %s", o->nservices,
 		 o->nservices == 1 ? "" : "s", o->workers, pw ? pw->pw_name : "?",
-		 o->datapath == DATAPATH_SOCKMAP ? "sockmap" : "splice");
+		 o->datapath == DATAPATH_SOCKMAP ? "sockmap" :
+		 o->datapath == DATAPATH_TRANSLATE ? "translate" : "splice");
 	ret = supervise(&ctx, sigfd);
 out:
 	close_services(o, -1);
 	faithd_conf_free(ctx.conf);
 	limits_destroy(ctx.limits);
 	sockmap_unload(ctx.sockmap);
+	xlate_unload(ctx.xlate);
 	if (ctx.prefixes_fd >= 0)
 		close(ctx.prefixes_fd);
 	if (sigfd >= 0)

@@ -178,8 +178,8 @@ static int timers(struct worker *w)
 		if (l->head && l->head->deadline_ms < next)
 			next = l->head->deadline_ms;
 	}
-	if (w->ctx->sockmap) {
-		uint64_t t = sockmap_timers(w, now);
+	if (w->ctx->sockmap || w->ctx->xlate) {
+		uint64_t t = w->ctx->sockmap ? sockmap_timers(w, now) : xlate_timers(w, now);
 
 		now = now_ms();
 		if (t < next)

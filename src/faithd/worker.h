@@ -8,6 +8,7 @@
 
 #include "faithd/faithd.h"
 #include "faithd/policy.h"
+#include "faithd/xlate_maps.h"
 
 /* What an epoll event points at. */
 enum ev_kind { EV_LISTENER, EV_SIGNAL, EV_CLIENT, EV_SERVER };
@@ -43,6 +44,7 @@ struct worker {
 	int npipes;
 	int pipes[PIPE_POOL_MAX][2];
 	struct conn *sm_poll;		/* sockmap connections to sample */
+	struct conn *xl_poll;		/* translate: connections handed off */
 };
 
 /* One direction of a relayed connection: bytes from fd[d] to fd[!d]. */
@@ -81,6 +83,24 @@ struct sm_conn {
 	struct sm_dir dir[2];
 };
 
+/* --datapath translate: where the hand-off of a connection stands. */
+enum xl_phase {
+	XL_OFF,		/* relayed by splice; may be handed off later */
+	XL_WATCH,	/* entries in `flows`: the program notes timestamps */
+	XL_HOLD,	/* data segments dropped: draining the sockets */
+	XL_ON,		/* translated by the program; sockets frozen */
+	XL_NEVER,	/* relayed by splice to the end */
+};
+
+struct xl_conn {
+	struct conn *prev, *next;	/* in the worker's xl_poll list */
+	uint64_t poll_ms;		/* next look; 0: not in the list */
+	uint64_t phase_ms;		/* when the phase began */
+	enum xl_phase phase;
+	bool ts;			/* both connections use timestamps */
+	struct faithd_xl_key key[2];	/* segments from side s */
+};
+
 struct conn {
 	struct conn *prev, *next;	/* in connecting or active */
 	struct conn_list *list;
@@ -91,6 +111,7 @@ struct conn {
 	struct evref ref[2];
 	struct half dir[2];		/* dir[SIDE_CLIENT]: client to server */
 	struct sm_conn sm;		/* --datapath sockmap only */
+	struct xl_conn xl;		/* --datapath translate only */
 	bool connected;
 	bool dead;			/* ended; freed after the batch */
 	struct faithd_target t;
@@ -125,5 +146,17 @@ void sockmap_end(struct worker *w, struct conn *c);
 bool sockmap_idle(struct worker *w, struct conn *c);
 /* Sample what is due; the next sample's time, or UINT64_MAX. */
 uint64_t sockmap_timers(struct worker *w, uint64_t now);
+
+/* xlate.c: the hand-off to the translating program. */
+/* After bytes moved: start a hand-off when it is due. */
+void xlate_maybe(struct worker *w, struct conn *c);
+/* Before c is logged and closed: its byte counts, out of the poll list. */
+void xlate_end(struct worker *w, struct conn *c);
+/* After its sockets are closed: its entries out of `flows`. */
+void xlate_forget(struct worker *w, struct conn *c);
+/* At c's idle deadline: true if it was idle; else it is re-queued. */
+bool xlate_idle(struct worker *w, struct conn *c);
+/* Look at what is due; the next look's time, or UINT64_MAX. */
+uint64_t xlate_timers(struct worker *w, uint64_t now);
 
 #endif /* FAITHD_WORKER_H */

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * faithd's translating relay (faithd --datapath translate).
+ *
+ * Once faithd has relayed the first bytes of a connection, it drains the
+ * two sockets and hands the connection to this program, attached at TC
+ * ingress (tcx) on the router's interfaces: from then on a segment of the
+ * IPv6 client is rewritten into the segment the relay's IPv4 socket would
+ * have sent the server, and the other way round, and sent straight out of
+ * the router.  Both TCP connections stay as they were at the hand-off,
+ * frozen (TCP_REPAIR) in faithd; their peers go on talking to each other
+ * through the rewriting:
+ *
+ *   addresses and ports   those of the other connection (IPv6 <-> IPv4)
+ *   sequence, ACK, SACK   shifted by the difference of the two connections'
+ *                         sequence numbers at the hand-off
+ *   window                rescaled from the sender's scale to the scale the
+ *                         receiver expects of the relay
+ *   timestamps            TSval shifted into the clock the receiver expects,
+ *                         TSecr back into its own
+ *
+ * Segments of other connections go on (TCX_NEXT) to faith's classifier.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "../src/faithd/xlate_maps.h"
+
+#define AF_INET		2
+#define AF_INET6	10
+#define TCX_NEXT	(-1)
+#define TCP_HDR_MAX	60
+#define IP_DF		0x4000
+#define OUT_TTL		64
+/* Options walked at most: 40 bytes of them, one at a time at worst. */
+#define MAX_OPTS	40
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FAITHD_XL_MAX_FLOWS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct faithd_xl_key);
+	__type(value, struct faithd_xl_flow);
+} flows SEC(".maps");
+
+/* A TCP header, as a copy to edit: words for bpf_csum_diff(); 64 bytes,
+ * so that an offset masked with 63 stays inside. */
+struct tcp_copy {
+	__u32 w[16];
+};
+
+/* The options of a TCP header: offsets in it, 0 when absent. */
+struct tcp_opts {
+	__u32 ts;		/* the timestamps option */
+	__u32 sack;		/* the SACK option... */
+	__u32 sack_len;		/* ...and its length */
+};
+
+static __always_inline __u8 *byte_at(struct tcp_copy *t, __u32 off)
+{
+	/* Keep the mask: the compiler may know it is not needed, the
+	 * verifier does not. */
+	asm volatile("" : "+r"(off));
+	return (__u8 *)t->w + (off & 63);
+}
+
+/* A 32-bit field at any offset (options are not aligned), host order. */
+static __always_inline __u32 get32(struct tcp_copy *t, __u32 off)
+{
+	if (off > TCP_HDR_MAX - 4)
+		return 0;
+	return (__u32)*byte_at(t, off) << 24 | (__u32)*byte_at(t, off + 1) << 16 |
+	       (__u32)*byte_at(t, off + 2) << 8 | *byte_at(t, off + 3);
+}
+
+static __always_inline void put32(struct tcp_copy *t, __u32 off, __u32 v)
+{
+	if (off > TCP_HDR_MAX - 4)
+		return;
+	*byte_at(t, off) = v >> 24;
+	*byte_at(t, off + 1) = v >> 16;
+	*byte_at(t, off + 2) = v >> 8;
+	*byte_at(t, off + 3) = v;
+}
+
+static __always_inline void add32(struct tcp_copy *t, __u32 off, __u32 delta)
+{
+	put32(t, off, get32(t, off) + delta);
+}
+
+struct opt_walk {
+	struct tcp_copy *t;
+	__u32 hlen;
+	__u32 off;
+	struct tcp_opts *o;
+};
+
+/* One option (bpf_loop callback: the verifier checks it once, not once
+ * per possible layout): 1 ends the walk. */
+static long opt_step(__u32 i, struct opt_walk *w)
+{
+	__u32 off = w->off, kind, len;
+
+	(void)i;
+	if (off + 1 >= w->hlen || off >= TCP_HDR_MAX - 1)
+		return 1;
+	kind = *byte_at(w->t, off);
+	if (kind == 0)
+		return 1;
+	if (kind == 1) {
+		w->off = off + 1;
+		return 0;
+	}
+	len = *byte_at(w->t, off + 1);
+	if (len < 2 || off + len > w->hlen)
+		return 1;
+	if (kind == 8 && len == 10)
+		w->o->ts = off;
+	else if (kind == 5 && len >= 10)
+		w->o->sack = off, w->o->sack_len = len;
+	w->off = off + len;
+	return 0;
+}
+
+static __always_inline void find_opts(struct tcp_copy *t, __u32 hlen, struct tcp_opts *o)
+{
+	struct opt_walk w = { .t = t, .hlen = hlen, .off = sizeof(struct tcphdr), .o = o };
+
+	if (hlen > sizeof(struct tcphdr))
+		bpf_loop(MAX_OPTS, opt_step, &w, 0);
+}
+
+/* Rewrite the copy of the header into the segment the receiver expects. */
+static __always_inline void translate_tcp(struct tcp_copy *t, const struct faithd_xl_flow *f,
+					  const struct tcp_opts *o)
+{
+	struct tcphdr *th = (struct tcphdr *)t->w;
+	__u32 win;
+
+	th->source = f->sport;
+	th->dest = f->dport;
+	th->seq = bpf_htonl(bpf_ntohl(th->seq) + f->seq_delta);
+	if (th->ack)
+		th->ack_seq = bpf_htonl(bpf_ntohl(th->ack_seq) + f->ack_delta);
+	win = ((__u32)bpf_ntohs(th->window) << (f->win_in_shift & 15)) >> (f->win_out_shift & 15);
+	th->window = bpf_htons(win > 0xffff ? 0xffff : win);
+	if (o->ts) {
+		add32(t, o->ts + 2, f->tsval_delta);
+		if (get32(t, o->ts + 6))
+			add32(t, o->ts + 6, f->tsecr_delta);
+	}
+	if (o->sack) {
+#pragma unroll
+		for (__u32 e = 0; e < 8; e++)	/* four blocks, two edges each */
+			if (2 + 4 * (e + 1) <= o->sack_len)
+				add32(t, o->sack + 2 + 4 * e, f->ack_delta);
+	}
+}
+
+/* The IPv4 or IPv6 header of the translated segment, after the proto change. */
+static __always_inline int write_l3(struct __sk_buff *skb, const struct faithd_xl_flow *f,
+				    __u8 tos)
+{
+	__be16 proto = bpf_htons(f->out_v4 ? ETH_P_IP : ETH_P_IPV6);
+
+	if (bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto), &proto, 2, 0))
+		return -1;
+	if (f->out_v4) {
+		struct iphdr ip = {
+			.version = 4, .ihl = 5, .tos = tos,
+			.tot_len = bpf_htons(skb->len - ETH_HLEN),
+			.frag_off = bpf_htons(IP_DF), .ttl = OUT_TTL,
+			.protocol = IPPROTO_TCP,
+			.saddr = f->saddr[3], .daddr = f->daddr[3],
+		};
+		__s64 sum = bpf_csum_diff(NULL, 0, (__be32 *)&ip, sizeof(ip), 0);
+
+		sum = (sum & 0xffff) + (sum >> 16);
+		sum = (sum & 0xffff) + (sum >> 16);
+		ip.check = ~sum & 0xffff;
+		return bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip), 0);
+	}
+	struct ipv6hdr ip6 = {
+		.version = 6, .priority = tos >> 4,
+		.payload_len = bpf_htons(skb->len - ETH_HLEN - sizeof(struct ipv6hdr)),
+		.nexthdr = IPPROTO_TCP, .hop_limit = OUT_TTL,
+	};
+
+	ip6.flow_lbl[0] = (tos & 0xf) << 4;
+	__builtin_memcpy(&ip6.saddr, f->saddr, 16);
+	__builtin_memcpy(&ip6.daddr, f->daddr, 16);
+	return bpf_skb_store_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6), 0);
+}
+
+/*
+ * Send the translated segment out of the interface the other peer's
+ * segments come in on; the kernel finds the next hop by the route to the
+ * new destination, and its link-layer address.
+ */
+static __always_inline int forward(struct faithd_xl_flow *f)
+{
+	long rc = bpf_redirect_neigh(f->out_ifindex, NULL, 0, 0);
+
+	if (rc != TC_ACT_REDIRECT)
+		f->flags |= FAITHD_XL_NO_ROUTE;
+	return rc;
+}
+
+/*
+ * Translate the segment (its TCP header copied in old, hlen bytes at l4)
+ * and send it on.  The checksum: the header's changes, then the pseudo
+ * header's (addresses); for CHECKSUM_PARTIAL skbs (GSO from a local
+ * sender) the helpers change only the latter, as they must.
+ */
+static __always_inline int translate(struct __sk_buff *skb, struct faithd_xl_flow *f,
+				     struct tcp_copy *old, __u32 l4, __u32 hlen,
+				     __u32 *old_addrs, __u32 old_addrs_len, __u8 tos)
+{
+	struct tcp_copy t = *old;
+	struct tcp_opts o = {};
+	__u32 new_addrs[8];
+	__s64 diff;
+	__u32 new_l4 = ETH_HLEN + (f->out_v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr));
+
+	find_opts(old, hlen, &o);
+	translate_tcp(&t, f, &o);
+	if (hlen < sizeof(struct tcphdr) || hlen > TCP_HDR_MAX)
+		return TC_ACT_SHOT;
+	diff = bpf_csum_diff(old->w, hlen, t.w, hlen, 0);
+	if (diff < 0 || bpf_skb_store_bytes(skb, l4, t.w, hlen, BPF_F_RECOMPUTE_CSUM) ||
+	    bpf_l4_csum_replace(skb, l4 + offsetof(struct tcphdr, check), 0, diff, 0))
+		return TC_ACT_SHOT;
+	if (bpf_skb_change_proto(skb, bpf_htons(f->out_v4 ? ETH_P_IP : ETH_P_IPV6), 0) ||
+	    write_l3(skb, f, tos))
+		return TC_ACT_SHOT;
+	if (f->out_v4) {
+		new_addrs[0] = f->saddr[3];
+		new_addrs[1] = f->daddr[3];
+	} else {
+		__builtin_memcpy(new_addrs, f->saddr, 16);
+		__builtin_memcpy(new_addrs + 4, f->daddr, 16);
+	}
+	diff = bpf_csum_diff(old_addrs, old_addrs_len, new_addrs, f->out_v4 ? 8 : 32, 0);
+	if (diff < 0 || bpf_l4_csum_replace(skb, new_l4 + offsetof(struct tcphdr, check), 0,
+					    diff, BPF_F_PSEUDO_HDR))
+		return TC_ACT_SHOT;
+	return forward(f);
+}
+
+SEC("tc")
+int faithd_xlate(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct faithd_xl_key key = {};
+	struct faithd_xl_flow *f;
+	struct tcp_copy old = {};
+	struct tcp_opts o = {};
+	struct tcphdr *th;
+	__u32 addrs[8], addrs_len, l4, hlen, l3_payload;
+	__u8 tos;
+
+	if ((void *)(eth + 1) > end)
+		return TCX_NEXT;
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > end || ip6->nexthdr != IPPROTO_TCP)
+			return TCX_NEXT;
+		__builtin_memcpy(key.saddr, &ip6->saddr, 16);
+		__builtin_memcpy(key.daddr, &ip6->daddr, 16);
+		__builtin_memcpy(addrs, &ip6->saddr, 32);
+		addrs_len = 32;
+		l4 = ETH_HLEN + sizeof(*ip6);
+		l3_payload = bpf_ntohs(ip6->payload_len);
+		tos = ip6->priority << 4 | ip6->flow_lbl[0] >> 4;
+	} else if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) > end || ip->ihl != 5 || ip->protocol != IPPROTO_TCP ||
+		    (ip->frag_off & bpf_htons(0x3fff)))
+			return TCX_NEXT;
+		key.saddr[2] = key.daddr[2] = bpf_htonl(0xffff);
+		key.saddr[3] = addrs[0] = ip->saddr;
+		key.daddr[3] = addrs[1] = ip->daddr;
+		addrs_len = 8;
+		l4 = ETH_HLEN + sizeof(*ip);
+		l3_payload = bpf_ntohs(ip->tot_len) - sizeof(*ip);
+		tos = ip->tos;
+	} else {
+		return TCX_NEXT;
+	}
+	th = data + l4;
+	if ((void *)(th + 1) > end)
+		return TCX_NEXT;
+	key.sport = th->source;
+	key.dport = th->dest;
+	f = bpf_map_lookup_elem(&flows, &key);
+	if (!f)
+		return TCX_NEXT;
+
+	hlen = th->doff * 4;
+	if (hlen < sizeof(*th) || hlen > TCP_HDR_MAX ||
+	    bpf_skb_load_bytes(skb, l4, old.w, hlen))
+		return TCX_NEXT;
+	/* Plain stores: bits only ever set, by the one direction's segments. */
+	if (th->rst)
+		f->flags |= FAITHD_XL_SEEN_RST;
+	else if (th->fin)
+		f->flags |= FAITHD_XL_SEEN_FIN;
+
+	if (f->state != FAITHD_XL_ACTIVE) {
+		f->ifindex = skb->ingress_ifindex;
+		find_opts(&old, hlen, &o);
+		if (o.ts) {
+			f->tsval = get32(&old, o.ts + 2);
+			f->tsval_ns = bpf_ktime_get_ns();
+			f->flags |= FAITHD_XL_SEEN_TS;
+		}
+		if (f->state == FAITHD_XL_WATCH)
+			return TCX_NEXT;
+		/* Data, FIN or SYN would move the sockets on: drop, the
+		 * sender repeats it to the other peer once translation runs. */
+		if (th->syn || th->fin || (l3_payload > hlen && !th->rst))
+			return TC_ACT_SHOT;
+		return TCX_NEXT;
+	}
+	if (l3_payload > hlen) {
+		/* New bytes, not the same again: exact counts for the log. */
+		__u32 end = bpf_ntohl(th->seq) + l3_payload - hlen;
+		__s32 ahead = end - f->seq_end;
+
+		if (ahead > 0) {
+			f->seq_end = end;
+			f->bytes += ahead;
+		}
+	}
+	f->last_ns = bpf_ktime_get_ns();
+	return translate(skb, f, &old, l4, hlen, addrs, addrs_len, tos);
+}

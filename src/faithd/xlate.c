@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * faithd --datapath translate: hand a busy connection to the kernel.
+ *
+ * A connection starts as a splice relay.  Once it has moved
+ * --translate-after bytes, the worker hands it to the program of
+ * bpf/faithd_xlate.bpf.c, which rewrites each segment of one peer into
+ * the segment the relay would have sent the other (see there), so that
+ * the bytes no longer cross the router's TCP stack twice.  The hand-off:
+ *
+ *   WATCH  both directions get an entry in `flows`; the program notes the
+ *          last TSval of each peer while everything goes on as before.
+ *   HOLD   the program drops the segments that carry data, FIN or SYN
+ *          (their senders repeat them later), lets ACKs through, and the
+ *          splice relay empties the sockets: nothing left to read, nothing
+ *          unacknowledged to send.
+ *   ON     both sockets frozen (TCP_REPAIR: they send nothing, and close
+ *          without a FIN or reset), their sequence numbers and clocks read;
+ *          the entries turn ACTIVE with the differences.  The sockets stay
+ *          open, holding their ports, until the program has seen both FINs
+ *          (and a second of quiet) or a reset, or the idle timeout.
+ *
+ * A connection that cannot be handed off (a FIN or error first, options
+ * the two sides do not share, segments too large for the other side, no
+ * quiet point within XL_HOLD_MS) stays a splice relay: XL_NEVER.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>
+#include <bpf/bpf.h>
+
+#include "faithd/log.h"
+#include "faithd/worker.h"
+#include "faithd/xlate.h"
+
+#define XL_WATCH_MS	1000	/* for a timestamp of each peer, at most */
+#define XL_HOLD_MS	500	/* for the sockets to empty, at most */
+#define XL_STEP_MS	1	/* between looks while watching or holding */
+#define XL_ON_MS	500	/* between looks once handed off */
+#define XL_LINGER_MS	1000	/* quiet after both FINs before closing */
+#define TCPOLEN_TS_ALIGNED	12
+
+#ifndef TCP_REPAIR_OFF_NO_WP
+#define TCP_REPAIR_OFF_NO_WP	-1
+#endif
+
+static int flows_fd(const struct worker *w)
+{
+	return w->ctx->xlate->flows_fd;
+}
+
+/* ---- the poll list ------------------------------------------------------- */
+
+static void poll_unlink(struct worker *w, struct conn *c)
+{
+	if (!c->xl.poll_ms)
+		return;
+	if (c->xl.prev)
+		c->xl.prev->xl.next = c->xl.next;
+	else
+		w->xl_poll = c->xl.next;
+	if (c->xl.next)
+		c->xl.next->xl.prev = c->xl.prev;
+	c->xl.prev = c->xl.next = NULL;
+	c->xl.poll_ms = 0;
+}
+
+static void poll_at(struct worker *w, struct conn *c, uint64_t when)
+{
+	if (!c->xl.poll_ms) {
+		c->xl.prev = NULL;
+		c->xl.next = w->xl_poll;
+		if (w->xl_poll)
+			w->xl_poll->xl.prev = c;
+		w->xl_poll = c;
+	}
+	c->xl.poll_ms = when ? when : 1;
+}
+
+static void set_phase(struct conn *c, enum xl_phase phase)
+{
+	c->xl.phase = phase;
+	c->xl.phase_ms = now_ms();
+}
+
+/* ---- addresses ----------------------------------------------------------- */
+
+/* An address as the map holds it: IPv6, or IPv4-mapped. */
+static void map_addr(const struct sockaddr_storage *ss, __u32 addr[4], __u16 *port)
+{
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		memcpy(addr, &s6->sin6_addr, 16);
+		*port = s6->sin6_port;
+		return;
+	}
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+	addr[0] = addr[1] = 0;
+	addr[2] = htonl(0xffff);
+	addr[3] = s4->sin_addr.s_addr;
+	*port = s4->sin_port;
+}
+
+/* The key of the segments fd's peer sends, and the addresses of the
+ * segments fd sends (what a translated segment towards that peer carries). */
+static int socket_addrs(int fd, struct faithd_xl_key *in, struct faithd_xl_flow *out_to_peer)
+{
+	struct sockaddr_storage local, peer;
+	socklen_t llen = sizeof(local), plen = sizeof(peer);
+
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0 ||
+	    getpeername(fd, (struct sockaddr *)&peer, &plen) < 0)
+		return -errno;
+	memset(in, 0, sizeof(*in));
+	map_addr(&peer, in->saddr, &in->sport);
+	map_addr(&local, in->daddr, &in->dport);
+	map_addr(&local, out_to_peer->saddr, &out_to_peer->sport);
+	map_addr(&peer, out_to_peer->daddr, &out_to_peer->dport);
+	out_to_peer->out_v4 = local.ss_family == AF_INET;
+	return 0;
+}
+
+/* ---- socket state -------------------------------------------------------- */
+
+static int tcp_info(int fd, struct tcp_info *ti)
+{
+	socklen_t len = sizeof(*ti);
+
+	memset(ti, 0, sizeof(*ti));
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &len) < 0 ? -errno : 0;
+}
+
+/* Nothing to read and nothing unacknowledged to send. */
+static bool socket_quiet(int fd)
+{
+	int in = 0, out = 0;
+
+	if (ioctl(fd, FIONREAD, &in) < 0 || ioctl(fd, SIOCOUTQ, &out) < 0)
+		return false;
+	return !in && !out;
+}
+
+static int repair(int fd, int mode)
+{
+	return setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &mode, sizeof(mode)) < 0 ? -errno : 0;
+}
+
+/* A frozen socket's next sequence number of queue q (TCP_RECV_QUEUE:
+ * rcv_nxt, TCP_SEND_QUEUE: write_seq). */
+static int queue_seq(int fd, int q, __u32 *seq)
+{
+	socklen_t len = sizeof(*seq);
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) < 0 ||
+	    getsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, seq, &len) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The TSval the socket would send now. */
+static int socket_clock(int fd, __u32 *ts)
+{
+	socklen_t len = sizeof(*ts);
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_TIMESTAMP, ts, &len) < 0 ? -errno : 0;
+}
+
+/* ---- the hand-off -------------------------------------------------------- */
+
+static void forget_entries(struct worker *w, struct conn *c)
+{
+	for (int s = 0; s < 2; s++)
+		bpf_map_delete_elem(flows_fd(w), &c->xl.key[s]);
+}
+
+static void give_up(struct worker *w, struct conn *c, const char *why)
+{
+	log_debug("fd %d: not handed off: %s", c->fd[SIDE_CLIENT], why);
+	if (c->xl.phase == XL_WATCH || c->xl.phase == XL_HOLD)
+		forget_entries(w, c);
+	poll_unlink(w, c);
+	set_phase(c, XL_NEVER);
+}
+
+/*
+ * Can segments go from one connection to the other as they are?  Both
+ * use timestamps or neither (a peer that negotiated them may drop segments
+ * without); each peer's segments, 20 bytes longer or shorter, must fit what
+ * the other peer and path take (their MSS as announced, i.e. before the
+ * timestamp option).
+ */
+static const char *compatible(const struct tcp_info *down, const struct tcp_info *up)
+{
+	bool ts = down->tcpi_options & TCPI_OPT_TIMESTAMPS;
+	unsigned opt = ts ? TCPOLEN_TS_ALIGNED : 0;
+
+	if (ts != !!(up->tcpi_options & TCPI_OPT_TIMESTAMPS))
+		return "one side uses TCP timestamps, the other does not";
+	if (down->tcpi_advmss > up->tcpi_snd_mss + opt)
+		return "the client's segments are larger than the server takes";
+	if (up->tcpi_advmss > down->tcpi_snd_mss + opt)
+		return "the server's segments are larger than the client takes";
+	return NULL;
+}
+
+/* Start watching c, if it is due and can be handed off. */
+void xlate_maybe(struct worker *w, struct conn *c)
+{
+	struct faithd_xl_flow v[2] = { { .state = 0 }, { .state = 0 } };
+	struct tcp_info ti[2];
+	const char *why;
+	if (c->xl.phase != XL_OFF ||
+	    c->dir[0].bytes + c->dir[1].bytes < w->ctx->opts->translate_after)
+		return;
+	if (c->dir[0].eof || c->dir[1].eof)
+		return give_up(w, c, "half-closed");
+	if (tcp_info(c->fd[SIDE_CLIENT], &ti[0]) || tcp_info(c->fd[SIDE_SERVER], &ti[1]))
+		return give_up(w, c, "TCP_INFO failed");
+	why = compatible(&ti[0], &ti[1]);
+	if (why)
+		return give_up(w, c, why);
+	c->xl.ts = ti[0].tcpi_options & TCPI_OPT_TIMESTAMPS;
+	/* v[s]: the entry for segments from side s, sent on to side !s. */
+	for (int s = 0; s < 2; s++)
+		if (socket_addrs(c->fd[s], &c->xl.key[s], &v[!s]))
+			return give_up(w, c, "no socket address");
+	/* Without timestamps there is nothing to watch for. */
+	v[0].state = v[1].state = c->xl.ts ? FAITHD_XL_WATCH : FAITHD_XL_HOLD;
+	for (int s = 0; s < 2; s++) {
+		if (bpf_map_update_elem(flows_fd(w), &c->xl.key[s], &v[s], BPF_NOEXIST)) {
+			if (s)
+				bpf_map_delete_elem(flows_fd(w), &c->xl.key[0]);
+			return give_up(w, c, errno == EEXIST ? "already in the flow map" :
+				       "the flow map is full");
+		}
+	}
+	set_phase(c, c->xl.ts ? XL_WATCH : XL_HOLD);
+	poll_at(w, c, now_ms() + XL_STEP_MS);
+}
+
+static int read_entry(struct worker *w, struct conn *c, int s, struct faithd_xl_flow *f)
+{
+	return bpf_map_lookup_elem(flows_fd(w), &c->xl.key[s], f) < 0 ? -errno : 0;
+}
+
+static int hold(struct worker *w, struct conn *c)
+{
+	for (int s = 0; s < 2; s++) {
+		struct faithd_xl_flow f;
+
+		if (read_entry(w, c, s, &f))
+			return -errno;
+		f.state = FAITHD_XL_HOLD;
+		if (bpf_map_update_elem(flows_fd(w), &c->xl.key[s], &f, BPF_EXIST) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* The entries' translation, from the two frozen sockets. */
+static int translation(struct worker *w, struct conn *c, struct faithd_xl_flow f[2])
+{
+	__u32 rcv[2], snd[2], clock[2];
+	struct tcp_info ti[2];
+
+	for (int s = 0; s < 2; s++) {
+		if (queue_seq(c->fd[s], TCP_RECV_QUEUE, &rcv[s]) ||
+		    queue_seq(c->fd[s], TCP_SEND_QUEUE, &snd[s]) ||
+		    tcp_info(c->fd[s], &ti[s]) || read_entry(w, c, s, &f[s]))
+			return -EIO;
+		if (!f[s].ifindex ||
+		    (c->xl.ts && (socket_clock(c->fd[s], &clock[s]) ||
+				  !(f[s].flags & FAITHD_XL_SEEN_TS))))
+			return -EAGAIN;
+	}
+	for (int s = 0; s < 2; s++) {
+		struct faithd_xl_flow *t = &f[s];	/* from side s to side o */
+		int o = !s;
+
+		/* Sequence numbers: s's next byte is the relay's next towards o. */
+		t->seq_delta = snd[o] - rcv[s];
+		t->ack_delta = rcv[o] - snd[s];
+		t->win_in_shift = ti[s].tcpi_snd_wscale;
+		t->win_out_shift = ti[o].tcpi_rcv_wscale;
+		t->out_ifindex = f[o].ifindex;
+		t->seq_end = rcv[s];
+		t->bytes = 0;
+		/* Clocks: s's next TSval, shifted, is past the last the relay's
+		 * socket sent o (PAWS); TSecr back into o's own clock. */
+		if (c->xl.ts) {
+			t->tsval_delta = clock[o] - f[s].tsval + 1;
+			t->tsecr_delta = -(clock[s] - f[o].tsval + 1);
+		}
+		t->state = FAITHD_XL_ACTIVE;
+	}
+	return 0;
+}
+
+static void unfreeze(struct conn *c)
+{
+	for (int s = 0; s < 2; s++)
+		repair(c->fd[s], TCP_REPAIR_OFF_NO_WP);
+}
+
+/* Both sockets quiet: freeze them and turn the entries on. */
+static void hand_off(struct worker *w, struct conn *c)
+{
+	struct faithd_xl_flow f[2];
+	int err;
+
+	for (int s = 0; s < 2; s++) {
+		if (repair(c->fd[s], 1)) {
+			unfreeze(c);
+			return give_up(w, c, "TCP_REPAIR failed");
+		}
+	}
+	err = translation(w, c, f);
+	if (!err && !(socket_quiet(c->fd[0]) && socket_quiet(c->fd[1])))
+		err = -EBUSY;
+	if (err) {
+		unfreeze(c);
+		return give_up(w, c, err == -EAGAIN ? "a peer sent nothing while watched" :
+			       err == -EBUSY ? "bytes came in while freezing" :
+			       "reading the sockets' state failed");
+	}
+	for (int s = 0; s < 2; s++) {
+		if (bpf_map_update_elem(flows_fd(w), &c->xl.key[s], &f[s], BPF_EXIST) < 0) {
+			/* One direction may run translated already: too late to
+			 * go back to splice; end the connection. */
+			poll_unlink(w, c);
+			set_phase(c, XL_NEVER);
+			forget_entries(w, c);
+			return conn_abort(w, c, "the flow map failed during hand-off");
+		}
+	}
+	/* The sockets get nothing any more: no events either. */
+	conn_watch(w, c, SIDE_CLIENT, 0);
+	conn_watch(w, c, SIDE_SERVER, 0);
+	set_phase(c, XL_ON);
+	poll_at(w, c, now_ms() + XL_ON_MS);
+	log_debug("fd %d: handed off after %llu + %llu bytes", c->fd[SIDE_CLIENT],
+		  (unsigned long long)c->dir[SIDE_CLIENT].bytes,
+		  (unsigned long long)c->dir[SIDE_SERVER].bytes);
+}
+
+static void step_watch(struct worker *w, struct conn *c, uint64_t now)
+{
+	struct faithd_xl_flow f[2];
+
+	if (read_entry(w, c, 0, &f[0]) || read_entry(w, c, 1, &f[1]))
+		return give_up(w, c, "the flow map failed");
+	if (!(f[0].flags & f[1].flags & FAITHD_XL_SEEN_TS)) {
+		if (now - c->xl.phase_ms > XL_WATCH_MS)
+			return give_up(w, c, "a peer sent nothing while watched");
+		return poll_at(w, c, now + XL_STEP_MS);
+	}
+	if (hold(w, c))
+		return give_up(w, c, "the flow map failed");
+	set_phase(c, XL_HOLD);
+	poll_at(w, c, now + XL_STEP_MS);
+}
+
+static void step_hold(struct worker *w, struct conn *c, uint64_t now)
+{
+	if (c->dir[0].eof || c->dir[1].eof)
+		return give_up(w, c, "half-closed while holding");
+	if (c->dir[0].pending || c->dir[1].pending ||
+	    !socket_quiet(c->fd[0]) || !socket_quiet(c->fd[1])) {
+		if (now - c->xl.phase_ms > XL_HOLD_MS) {
+			give_up(w, c, "the sockets did not empty in time");
+			return conn_splice(w, c);	/* the held segments come again */
+		}
+		return poll_at(w, c, now + XL_STEP_MS);
+	}
+	hand_off(w, c);
+}
+
+/* Handed off: over once both FINs were seen and it went quiet, or a reset. */
+static void step_on(struct worker *w, struct conn *c, uint64_t now)
+{
+	struct faithd_xl_flow f[2];
+	uint64_t last_ns, now_ns;
+	struct timespec ts;
+
+	if (read_entry(w, c, 0, &f[0]) || read_entry(w, c, 1, &f[1]))
+		return conn_abort(w, c, "the flow map failed");
+	if ((f[0].flags | f[1].flags) & FAITHD_XL_SEEN_RST)
+		return conn_finish(w, c, f[SIDE_CLIENT].flags & FAITHD_XL_SEEN_RST ?
+				   "reset by client" : "reset by server", false, false);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	last_ns = f[0].last_ns > f[1].last_ns ? f[0].last_ns : f[1].last_ns;
+	if ((f[0].flags & f[1].flags & FAITHD_XL_SEEN_FIN) &&
+	    now_ns - last_ns >= XL_LINGER_MS * 1000000ull)
+		return conn_finish(w, c, "closed", false, false);
+	poll_at(w, c, now + XL_ON_MS);
+}
+
+uint64_t xlate_timers(struct worker *w, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	struct conn *c = w->xl_poll, *n;
+
+	for (; c; c = n) {
+		n = c->xl.next;
+		if (c->xl.poll_ms > now) {
+			if (c->xl.poll_ms < next)
+				next = c->xl.poll_ms;
+			continue;
+		}
+		switch (c->xl.phase) {
+		case XL_WATCH:
+			step_watch(w, c, now);
+			break;
+		case XL_HOLD:
+			step_hold(w, c, now);
+			break;
+		case XL_ON:
+			step_on(w, c, now);
+			break;
+		default:
+			poll_unlink(w, c);
+			break;
+		}
+		/* c may have ended; n is still in the list (or the next batch). */
+		if (!c->dead && c->xl.poll_ms && c->xl.poll_ms < next)
+			next = c->xl.poll_ms;
+	}
+	return next;
+}
+
+void xlate_end(struct worker *w, struct conn *c)
+{
+	struct faithd_xl_flow f;
+
+	poll_unlink(w, c);
+	if (c->xl.phase != XL_ON)
+		return;
+	for (int s = 0; s < 2; s++)
+		if (!read_entry(w, c, s, &f))
+			c->dir[s].bytes += f.bytes;
+}
+
+void xlate_forget(struct worker *w, struct conn *c)
+{
+	if (c->xl.phase == XL_WATCH || c->xl.phase == XL_HOLD || c->xl.phase == XL_ON)
+		forget_entries(w, c);
+	c->xl.phase = XL_NEVER;
+}
+
+bool xlate_idle(struct worker *w, struct conn *c)
+{
+	uint64_t idle_ms = w->ctx->opts->idle_timeout_s * 1000ull, last_ns = 0, now_ns;
+	struct faithd_xl_flow f;
+	struct timespec ts;
+
+	for (int s = 0; s < 2; s++)
+		if (!read_entry(w, c, s, &f) && f.last_ns > last_ns)
+			last_ns = f.last_ns;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	if (!last_ns || now_ns - last_ns >= idle_ms * 1000000ull)
+		return true;
+	list_unlink(c);
+	c->deadline_ms = now_ms() + idle_ms - (now_ns - last_ns) / 1000000ull;
+	list_append(&w->active, c);
+	return false;
+}

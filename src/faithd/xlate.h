@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* faithd --datapath translate: the BPF object, loaded by the master. */
+#ifndef FAITHD_XLATE_H
+#define FAITHD_XLATE_H
+
+#define XL_MAX_IFACES	64
+
+struct faithd_xlate {
+	struct faithd_xlate_bpf *skel;
+	int flows_fd;		/* two entries per handed-off connection */
+	unsigned nlinks;
+	int links[XL_MAX_IFACES];	/* tcx ingress links: gone with faithd */
+};
+
+/* Load the program and attach it at TC ingress (tcx) of every interface
+ * but loopback; 0 or -errno, with the reason logged. */
+int xlate_load(struct faithd_xlate **out);
+/* After dropping privileges: can workers still update the map and freeze
+ * sockets (TCP_REPAIR needs CAP_NET_ADMIN)? */
+int xlate_check(const struct faithd_xlate *xl, const char *user);
+void xlate_unload(struct faithd_xlate *xl);
+
+#endif /* FAITHD_XLATE_H */

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * faithd --datapath translate, the master's part: load the program of
+ * bpf/faithd_xlate.bpf.c and attach it at TC ingress of the router's
+ * interfaces.  tcx links (Linux 6.6): they run before faith's clsact
+ * classifier, and they go away with faithd's last descriptor of them, so
+ * that a faithd killed with SIGKILL leaves no program behind.  The hand-off
+ * itself is xlate.c.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "faithd_xlate.skel.h"
+#include "faithd/log.h"
+#include "faithd/xlate.h"
+#include "faithd/xlate_maps.h"
+
+/* Not in the UAPI headers of older distributions; Linux 6.6's values. */
+#define XL_BPF_TCX_INGRESS	46
+
+static bool is_loopback(const char *name)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool lo = false;
+
+	if (fd < 0)
+		return false;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (!ioctl(fd, SIOCGIFFLAGS, &ifr))
+		lo = ifr.ifr_flags & IFF_LOOPBACK;
+	close(fd);
+	return lo;
+}
+
+static int attach_all(struct faithd_xlate *xl)
+{
+	int prog = bpf_program__fd(xl->skel->progs.faithd_xlate);
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	char names[256] = "";
+	int err = 0;
+
+	if (!ifs)
+		return -errno;
+	for (i = ifs; i->if_index && !err; i++) {
+		int link;
+
+		if (is_loopback(i->if_name))
+			continue;
+		if (xl->nlinks == XL_MAX_IFACES) {
+			log_err("--datapath translate: more than %d interfaces", XL_MAX_IFACES);
+			err = -E2BIG;
+			break;
+		}
+		link = bpf_link_create(prog, i->if_index, XL_BPF_TCX_INGRESS, NULL);
+		if (link < 0) {
+			err = -errno;
+			log_err("--datapath translate: attaching to %s (tcx ingress): %s (it needs "
+				"Linux 6.6 or later); use --datapath splice",
+				i->if_name, strerror(-err));
+			break;
+		}
+		xl->links[xl->nlinks++] = link;
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 *names ? ", " : "", i->if_name);
+	}
+	if_freenameindex(ifs);
+	if (!err)
+		log_info("--datapath translate: on %s", *names ? names : "no interface");
+	return err;
+}
+
+int xlate_load(struct faithd_xlate **out)
+{
+	struct faithd_xlate *xl = calloc(1, sizeof(*xl));
+	int err;
+
+	if (!xl)
+		return -ENOMEM;
+	libbpf_set_print(NULL);
+	xl->skel = faithd_xlate_bpf__open_and_load();
+	if (!xl->skel) {
+		err = -errno;
+		log_err("--datapath translate: loading its BPF program failed: %s (it needs "
+			"CAP_BPF and CAP_NET_ADMIN); use --datapath splice", strerror(-err));
+		free(xl);
+		return err;
+	}
+	xl->flows_fd = bpf_map__fd(xl->skel->maps.flows);
+	err = attach_all(xl);
+	if (err) {
+		xlate_unload(xl);
+		return err;
+	}
+	*out = xl;
+	return 0;
+}
+
+int xlate_check(const struct faithd_xlate *xl, const char *user)
+{
+	struct faithd_xl_key key = { .pad = ~0u };
+	struct faithd_xl_flow v = { 0 };
+	int fd, on = 1, off = 0, err = 0;
+
+	if (bpf_map_update_elem(xl->flows_fd, &key, &v, BPF_ANY)) {
+		log_err("--datapath translate: as user '%s', updating its map fails: %s; "
+			"run faithd with --user '' or use --datapath splice", user, strerror(errno));
+		return -errno;
+	}
+	bpf_map_delete_elem(xl->flows_fd, &key);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on))) {
+		err = -errno;
+		log_err("--datapath translate: as user '%s', freezing a socket (TCP_REPAIR) "
+			"fails: %s; it needs CAP_NET_ADMIN", user, strerror(-err));
+	} else {
+		setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off));
+	}
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+void xlate_unload(struct faithd_xlate *xl)
+{
+	if (!xl)
+		return;
+	for (unsigned i = 0; i < xl->nlinks; i++)
+		close(xl->links[i]);
+	faithd_xlate_bpf__destroy(xl->skel);
+	free(xl);
+}

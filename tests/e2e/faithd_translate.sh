@@ -1,0 +1,143 @@
+#!/bin/bash
+# faithd --datapath translate: the relay tests of faithd.sh and faithd_load.sh
+# with connections handed off after 64 KiB; then connections that go on
+# after the hand-off: 50 MB each way with exact byte counts and the router's
+# sockets bypassed, half-close, resets both ways, the idle timeout, clients
+# without window scaling and SACK, a client without timestamps (not handed
+# off), nothing left in the program's map, and no program left after
+# SIGKILL.
+. "$(dirname "$0")/lib.sh"
+need_root
+E2E=$(dirname "$0")
+ARGS=(--datapath translate --translate-after 65536)
+
+expect 2 "--datapath with a bad value is a usage error" "$FAITHD" --datapath pipes all
+said "--datapath: 'pipes': 'splice', 'sockmap' or 'translate'" "... saying what it takes"
+expect 2 "--translate-after takes a number" "$FAITHD" --translate-after lots all
+said "--translate-after: 'lots' is not a number" "... and says so"
+
+# The relay tests, in this process's count.
+for t in faithd.sh faithd_load.sh; do
+	FAITHD_ARGS="${ARGS[*]}" bash "$E2E/$t" >"${TMPDIR:-/tmp}/faithd_translate.$$" 2>&1
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) ok "translate: ${line#ok - }" ;;
+		"not ok - "*) notok "translate: ${line#not ok - }" ;;
+		[0-9]*" passed, "*) ;;
+		*) echo "$line" ;;
+		esac
+	done <"${TMPDIR:-/tmp}/faithd_translate.$$"
+	rm -f "${TMPDIR:-/tmp}/faithd_translate.$$"
+	[ "$rc" = 0 ] || notok "translate: $t exited with status $rc"
+done
+
+topo_up
+server_up
+faith_up 64:ff9b::/96 || { notok "faithd: set up faith"; finish; exit 1; }
+printf '2001:db8:1::/64 permit 192.0.2.0/24\n' >"$TMP/faithd.conf"
+chmod 755 "$TMP"
+bytes_serve 7001
+nsenter --net="/run/netns/$NS_S" python3 "$E2E/xlate.py" serve 192.0.2.2 7020 "$TMP/xlate.log" \
+	>"$TMP/xlate.out" 2>&1 &
+PIDS+=("$!")
+wait_for "$TMP/xlate.out" '^ready' || sed 's/^/#   /' "$TMP/xlate.out"
+
+start_faithd -f "$TMP/faithd.conf" -w 1 -i 3 "${ARGS[@]}" all
+check "the log says where the program runs" grep -q "translate: on eth0, eth1" "$FAITHD_LOG"
+check "workers run as nobody" grep -q "running as nobody, datapath translate" "$FAITHD_LOG"
+
+# The id of faithd's `flows` map: the hash map with 40-byte keys among the
+# descriptors of faithd's master (this faithd's, whatever else runs).
+flows_map() {
+	local f
+	for f in /proc/"$FAITHD_PID"/fdinfo/*; do
+		grep -qP '^map_type:\t1$' "$f" 2>/dev/null && grep -qP '^key_size:\t40$' "$f" &&
+			{ awk '/^map_id:/ { print $2 }' "$f"; return; }
+	done
+}
+flows_count() { bpftool map dump id "$(flows_map)" -j | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
+handoffs() { grep -c "handed off after" "$FAITHD_LOG"; }
+
+M50=$((50 << 20))
+check "50 MB each way, handed off on the way: byte-exact" \
+	C "$BYTES" send 64:ff9b::c000:202 7001 $M50 $M50 --timeout 60
+check "... handed off (the log says after how many bytes)" \
+	grep -qE "debug: fd [0-9]+: handed off after [0-9]+ \+ [0-9]+ bytes" "$FAITHD_LOG"
+check "... the log line counts every byte once: 52428824 to server, 52428801 to client" \
+	wait_for "$FAITHD_LOG" "-> 192\.0\.2\.2:7001: closed; 52428824 bytes to server, 52428801 to client"
+check "... and the program's map is empty again" test "$(flows_count)" = 0
+
+# 8 MiB each way, then idle: the router's sockets of the connection saw
+# only the bytes before the hand-off.
+C python3 "$E2E/xlate.py" client 64:ff9b::c000:202 7020 W $((8 << 20)) 1.5 >"$TMP/idle.out" 2>&1 &
+cl=$!
+PIDS+=("$cl")
+sleep 1
+# Both of the router's sockets of the connection (to the server, port
+# 7020, and to the client, from port 7020): the bytes they received.
+rx=$(R ss -tinH state established '( dport = :7020 or sport = :7020 )' |
+	grep -o 'bytes_received:[0-9]*' | awk -F: '{ n += $2 } END { print n + 0 }')
+if [ "$(R ss -tnH state established '( dport = :7020 or sport = :7020 )' | wc -l)" = 2 ] &&
+   [ "$rx" -lt $((2 << 20)) ]; then
+	ok "the router's two sockets received $rx bytes of the 16 MiB exchanged: the rest bypassed them"
+else
+	notok "the router's sockets received $rx bytes of 16 MiB"
+	R ss -tinH | sed 's/^/#   /'
+fi
+check "... the program's map holds its two directions meanwhile" test "$(flows_count)" = 2
+wait "$cl"
+check "... and the client's reset after it reached the server" wait_for "$TMP/xlate.log" '^reset seen'
+check "... logged as 'reset by client'" wait_for "$FAITHD_LOG" "192\.0\.2\.2:7020: reset by client"
+
+n=$(handoffs)
+check "half-close after the hand-off: the client's FIN, then 4 MiB back" \
+	C python3 "$E2E/xlate.py" client 64:ff9b::c000:202 7020 H $((4 << 20))
+check "... it was handed off" test "$(handoffs)" -gt "$n"
+check "... logged as 'closed'" wait_for "$FAITHD_LOG" "192\.0\.2\.2:7020: closed; 4194313 bytes to server, 4194304 to client"
+
+n=$(handoffs)
+check "the server resets after the hand-off: the IPv6 client gets a reset" \
+	C python3 "$E2E/xlate.py" client 64:ff9b::c000:202 7020 R $((2 << 20))
+check "... it was handed off" test "$(handoffs)" -gt "$n"
+check "... logged as 'reset by server'" wait_for "$FAITHD_LOG" "192\.0\.2\.2:7020: reset by server"
+
+# -i 3: a handed-off connection idle for 3 s is ended; each peer's next
+# segment gets a reset from the router.
+: >"$TMP/xlate.log"
+check "idle timeout after the hand-off: the client's next segment gets a reset" \
+	C python3 "$E2E/xlate.py" client 64:ff9b::c000:202 7020 I $((2 << 20)) 5
+check "... logged as 'idle timeout'" wait_for "$FAITHD_LOG" "192\.0\.2\.2:7020: idle timeout"
+check "... and the server's next segment gets one too" wait_for "$TMP/xlate.log" '^idle end: reset seen' 100
+
+# Window scaling and SACK off in the client: windows are rescaled between
+# scale 0 and the relay's.
+C sysctl -qw net.ipv4.tcp_window_scaling=0 net.ipv4.tcp_sack=0
+n=$(handoffs)
+check "client without window scaling or SACK: 20 MB each way byte-exact" \
+	C "$BYTES" send 64:ff9b::c000:202 7001 $((20 << 20)) $((20 << 20)) --timeout 60
+check "... handed off" test "$(handoffs)" -gt "$n"
+C sysctl -qw net.ipv4.tcp_window_scaling=1 net.ipv4.tcp_sack=1
+
+# A client without timestamps, a server with: not handed off (the server
+# may drop segments without the option it negotiated), relayed by splice.
+C sysctl -qw net.ipv4.tcp_timestamps=0
+check "client without TCP timestamps: 20 MB each way byte-exact" \
+	C "$BYTES" send 64:ff9b::c000:202 7001 $((20 << 20)) $((20 << 20)) --timeout 60
+check "... by splice: not handed off, and the log says why" \
+	grep -q "not handed off: one side uses TCP timestamps, the other does not" "$FAITHD_LOG"
+C sysctl -qw net.ipv4.tcp_timestamps=1
+sleep 1.5
+check "the program's map is empty once every connection ended" test "$(flows_count)" = 0
+
+# SIGKILL: the tcx links close with faithd's processes, the program goes.
+workers=$(faithd_workers)
+kill -KILL "$FAITHD_PID" $workers 2>/dev/null
+wait "$FAITHD_PID" 2>/dev/null
+for _ in $(seq 50); do
+	bpftool prog show -j | grep -q '"name":"faithd_xlate"' || break
+	sleep 0.1
+done
+check_fail "SIGKILL: no faithd_xlate program is left behind" \
+	sh -c "bpftool prog show -j | grep -q '\"name\":\"faithd_xlate\"'"
+finish
