@@ -52,6 +52,10 @@ struct {
 	__type(value, struct faithd_xl_flow);
 } flows SEC(".maps");
 
+/* Connections with entries in `flows`, kept by faithd: while there are
+ * none, other traffic costs one load. */
+__u32 nconns;
+
 /* A TCP header, as a copy to edit: words for bpf_csum_diff(); 64 bytes,
  * so that an offset masked with 63 stays inside. */
 struct tcp_copy {
@@ -269,7 +273,7 @@ int faithd_xlate(struct __sk_buff *skb)
 	__u32 addrs[8], addrs_len, l4, hlen, l3_payload;
 	__u8 tos;
 
-	if ((void *)(eth + 1) > end)
+	if (!nconns || (void *)(eth + 1) > end)
 		return TCX_NEXT;
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
@@ -318,6 +322,9 @@ int faithd_xlate(struct __sk_buff *skb)
 	else if (th->fin)
 		f->flags |= FAITHD_XL_SEEN_FIN;
 
+	/* A new connection on the same ports: not this one's to rewrite. */
+	if (th->syn && f->state == FAITHD_XL_ACTIVE)
+		return TCX_NEXT;
 	if (f->state != FAITHD_XL_ACTIVE) {
 		f->ifindex = skb->ingress_ifindex;
 		find_opts(&old, hlen, &o);

@@ -175,10 +175,12 @@ static int socket_clock(int fd, __u32 *ts)
 
 /* ---- the hand-off -------------------------------------------------------- */
 
+/* Once per connection whose entries xlate_maybe() added. */
 static void forget_entries(struct worker *w, struct conn *c)
 {
 	for (int s = 0; s < 2; s++)
 		bpf_map_delete_elem(flows_fd(w), &c->xl.key[s]);
+	__atomic_fetch_sub(w->ctx->xlate->nconns, 1, __ATOMIC_RELAXED);
 }
 
 static void give_up(struct worker *w, struct conn *c, const char *why)
@@ -242,6 +244,7 @@ void xlate_maybe(struct worker *w, struct conn *c)
 				       "the flow map is full");
 		}
 	}
+	__atomic_fetch_add(w->ctx->xlate->nconns, 1, __ATOMIC_RELAXED);
 	set_phase(c, c->xl.ts ? XL_WATCH : XL_HOLD);
 	poll_at(w, c, now_ms() + XL_STEP_MS);
 }

@@ -8,6 +8,7 @@
 struct faithd_xlate {
 	struct faithd_xlate_bpf *skel;
 	int flows_fd;		/* two entries per handed-off connection */
+	unsigned *nconns;	/* the program's count of them (shared memory) */
 	unsigned nlinks;
 	int links[XL_MAX_IFACES];	/* tcx ingress links: gone with faithd */
 };

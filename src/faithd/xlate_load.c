@@ -97,6 +97,8 @@ int xlate_load(struct faithd_xlate **out)
 		return err;
 	}
 	xl->flows_fd = bpf_map__fd(xl->skel->maps.flows);
+	/* .bss is mapped shared: the workers forked later update it too. */
+	xl->nconns = &xl->skel->bss->nconns;
 	err = attach_all(xl);
 	if (err) {
 		xlate_unload(xl);
