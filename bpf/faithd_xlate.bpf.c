@@ -170,9 +170,14 @@ static __always_inline void translate_tcp(struct tcp_copy *t, const struct faith
 	}
 }
 
-/* The IPv4 or IPv6 header of the translated segment, after the proto change. */
+/*
+ * The IPv4 or IPv6 header of the translated segment (l4_len bytes of TCP
+ * after it), after the proto change.  Lengths come from the IP header, not
+ * the skb: a short frame carries Ethernet padding.  skb->csum follows the
+ * new header (BPF_F_RECOMPUTE_CSUM), for CHECKSUM_COMPLETE skbs.
+ */
 static __always_inline int write_l3(struct __sk_buff *skb, const struct faithd_xl_flow *f,
-				    __u8 tos)
+				    __u32 l4_len, __u8 tos)
 {
 	__be16 proto = bpf_htons(f->out_v4 ? ETH_P_IP : ETH_P_IPV6);
 
@@ -181,7 +186,7 @@ static __always_inline int write_l3(struct __sk_buff *skb, const struct faithd_x
 	if (f->out_v4) {
 		struct iphdr ip = {
 			.version = 4, .ihl = 5, .tos = tos,
-			.tot_len = bpf_htons(skb->len - ETH_HLEN),
+			.tot_len = bpf_htons(sizeof(ip) + l4_len),
 			.frag_off = bpf_htons(IP_DF), .ttl = OUT_TTL,
 			.protocol = IPPROTO_TCP,
 			.saddr = f->saddr[3], .daddr = f->daddr[3],
@@ -191,60 +196,85 @@ static __always_inline int write_l3(struct __sk_buff *skb, const struct faithd_x
 		sum = (sum & 0xffff) + (sum >> 16);
 		sum = (sum & 0xffff) + (sum >> 16);
 		ip.check = ~sum & 0xffff;
-		return bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip), 0);
+		return bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip), BPF_F_RECOMPUTE_CSUM);
 	}
 	struct ipv6hdr ip6 = {
 		.version = 6, .priority = tos >> 4,
-		.payload_len = bpf_htons(skb->len - ETH_HLEN - sizeof(struct ipv6hdr)),
+		.payload_len = bpf_htons(l4_len),
 		.nexthdr = IPPROTO_TCP, .hop_limit = OUT_TTL,
 	};
 
 	ip6.flow_lbl[0] = (tos & 0xf) << 4;
 	__builtin_memcpy(&ip6.saddr, f->saddr, 16);
 	__builtin_memcpy(&ip6.daddr, f->daddr, 16);
-	return bpf_skb_store_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6), 0);
+	return bpf_skb_store_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6), BPF_F_RECOMPUTE_CSUM);
 }
 
 /*
- * Send the translated segment out of the interface the other peer's
- * segments come in on; the kernel finds the next hop by the route to the
- * new destination, and its link-layer address.
+ * Send the translated segment on: out of the interface the route to its
+ * new destination names (the FIB asked as for a forwarded packet, from
+ * where it came in), or, where the router does not forward that family
+ * (the FIB then does not answer), out of the one the other peer's segments
+ * come in on.  The kernel resolves the next hop's link-layer address.
  */
-static __always_inline int forward(struct faithd_xl_flow *f)
+static __always_inline int forward(struct __sk_buff *skb, struct faithd_xl_flow *f,
+				   __u32 l3_len)
 {
-	long rc = bpf_redirect_neigh(f->out_ifindex, NULL, 0, 0);
+	struct bpf_fib_lookup p = {
+		.l4_protocol = IPPROTO_TCP, .tot_len = l3_len, .ifindex = skb->ingress_ifindex,
+	};
+	__u32 ifindex = f->out_ifindex;
+	long rc;
 
+	if (f->out_v4) {
+		p.family = AF_INET;
+		p.ipv4_src = f->saddr[3];
+		p.ipv4_dst = f->daddr[3];
+	} else {
+		p.family = AF_INET6;
+		__builtin_memcpy(p.ipv6_src, f->saddr, 16);
+		__builtin_memcpy(p.ipv6_dst, f->daddr, 16);
+	}
+	rc = bpf_fib_lookup(skb, &p, sizeof(p), 0);
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH ||
+	    rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		ifindex = p.ifindex;
+	rc = bpf_redirect_neigh(ifindex, NULL, 0, 0);
 	if (rc != TC_ACT_REDIRECT)
 		f->flags |= FAITHD_XL_NO_ROUTE;
 	return rc;
 }
 
 /*
- * Translate the segment (its TCP header copied in old, hlen bytes at l4)
- * and send it on.  The checksum: the header's changes, then the pseudo
- * header's (addresses); for CHECKSUM_PARTIAL skbs (GSO from a local
- * sender) the helpers change only the latter, as they must.
+ * Translate the segment (its TCP header copied in old, hlen bytes at l4,
+ * l4_len bytes of TCP in all) and send it on.  The checksum: the header's
+ * changes, then the pseudo header's (addresses).  For CHECKSUM_PARTIAL skbs
+ * (GSO from a local sender) the helpers change only the latter, as they
+ * must; for CHECKSUM_COMPLETE ones skb->csum needs no change for the
+ * header (the checksum field makes up for it), the pseudo header's change
+ * is applied to it.
  */
 static __always_inline int translate(struct __sk_buff *skb, struct faithd_xl_flow *f,
-				     struct tcp_copy *old, __u32 l4, __u32 hlen,
+				     struct tcp_copy *old, __u32 l4, __u32 hlen, __u32 l4_len,
 				     __u32 *old_addrs, __u32 old_addrs_len, __u8 tos)
 {
 	struct tcp_copy t = *old;
 	struct tcp_opts o = {};
 	__u32 new_addrs[8];
 	__s64 diff;
-	__u32 new_l4 = ETH_HLEN + (f->out_v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr));
+	__u32 l3_hlen = f->out_v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+	__u32 new_l4 = ETH_HLEN + l3_hlen;
 
 	find_opts(old, hlen, &o);
 	translate_tcp(&t, f, &o);
 	if (hlen < sizeof(struct tcphdr) || hlen > TCP_HDR_MAX)
 		return TC_ACT_SHOT;
 	diff = bpf_csum_diff(old->w, hlen, t.w, hlen, 0);
-	if (diff < 0 || bpf_skb_store_bytes(skb, l4, t.w, hlen, BPF_F_RECOMPUTE_CSUM) ||
+	if (diff < 0 || bpf_skb_store_bytes(skb, l4, t.w, hlen, 0) ||
 	    bpf_l4_csum_replace(skb, l4 + offsetof(struct tcphdr, check), 0, diff, 0))
 		return TC_ACT_SHOT;
 	if (bpf_skb_change_proto(skb, bpf_htons(f->out_v4 ? ETH_P_IP : ETH_P_IPV6), 0) ||
-	    write_l3(skb, f, tos))
+	    write_l3(skb, f, l4_len, tos))
 		return TC_ACT_SHOT;
 	if (f->out_v4) {
 		new_addrs[0] = f->saddr[3];
@@ -257,7 +287,32 @@ static __always_inline int translate(struct __sk_buff *skb, struct faithd_xl_flo
 	if (diff < 0 || bpf_l4_csum_replace(skb, new_l4 + offsetof(struct tcphdr, check), 0,
 					    diff, BPF_F_PSEUDO_HDR))
 		return TC_ACT_SHOT;
-	return forward(f);
+	return forward(skb, f, l3_hlen + l4_len);
+}
+
+/*
+ * ACTIVE: note what ends the connection, for faithd.  A reset counts only
+ * at the exact point the receiver has acknowledged (its last ACK, sent on
+ * through the other entry), as the receiver itself checks (RFC 5961): a
+ * blind reset cannot make faithd drop the connection.  A FIN is noted with
+ * where it ends; faithd waits for the receiver's ACK of it.
+ */
+static __always_inline void note_end(struct faithd_xl_flow *f, const struct tcphdr *th,
+				     __u32 payload)
+{
+	__u32 seq = bpf_ntohl(th->seq);
+
+	if (th->rst) {
+		struct faithd_xl_flow *peer = bpf_map_lookup_elem(&flows, &f->peer);
+
+		if (peer && peer->state == FAITHD_XL_ACTIVE && peer->ack_last == seq)
+			f->flags |= FAITHD_XL_SEEN_RST;
+		return;
+	}
+	if (th->fin) {
+		f->fin_end = seq + payload + 1;
+		f->flags |= FAITHD_XL_SEEN_FIN;
+	}
 }
 
 SEC("tc")
@@ -270,7 +325,7 @@ int faithd_xlate(struct __sk_buff *skb)
 	struct tcp_copy old = {};
 	struct tcp_opts o = {};
 	struct tcphdr *th;
-	__u32 addrs[8], addrs_len, l4, hlen, l3_payload;
+	__u32 addrs[8], addrs_len, l4, hlen, l3_payload, payload;
 	__u8 tos;
 
 	if (!nconns || (void *)(eth + 1) > end)
@@ -299,6 +354,8 @@ int faithd_xlate(struct __sk_buff *skb)
 		addrs_len = 8;
 		l4 = ETH_HLEN + sizeof(*ip);
 		l3_payload = bpf_ntohs(ip->tot_len) - sizeof(*ip);
+		if (bpf_ntohs(ip->tot_len) < sizeof(*ip))
+			return TCX_NEXT;
 		tos = ip->tos;
 	} else {
 		return TCX_NEXT;
@@ -312,21 +369,21 @@ int faithd_xlate(struct __sk_buff *skb)
 	if (!f)
 		return TCX_NEXT;
 
+	/* A length of 0 (a BIG TCP jumbogram) or shorter than the header: not
+	 * for translation; while watching and holding the socket takes it. */
 	hlen = th->doff * 4;
-	if (hlen < sizeof(*th) || hlen > TCP_HDR_MAX ||
+	if (hlen < sizeof(*th) || hlen > TCP_HDR_MAX || l3_payload < hlen ||
 	    bpf_skb_load_bytes(skb, l4, old.w, hlen))
 		return TCX_NEXT;
-	/* Plain stores: bits only ever set, by the one direction's segments. */
-	if (th->rst)
-		f->flags |= FAITHD_XL_SEEN_RST;
-	else if (th->fin)
-		f->flags |= FAITHD_XL_SEEN_FIN;
+	payload = l3_payload - hlen;
 
 	/* A new connection on the same ports: not this one's to rewrite. */
 	if (th->syn && f->state == FAITHD_XL_ACTIVE)
 		return TCX_NEXT;
 	if (f->state != FAITHD_XL_ACTIVE) {
+		/* Plain stores: one direction's segments, faithd reads them. */
 		f->ifindex = skb->ingress_ifindex;
+		f->flags |= FAITHD_XL_SEEN;
 		find_opts(&old, hlen, &o);
 		if (o.ts) {
 			f->tsval = get32(&old, o.ts + 2);
@@ -337,13 +394,13 @@ int faithd_xlate(struct __sk_buff *skb)
 			return TCX_NEXT;
 		/* Data, FIN or SYN would move the sockets on: drop, the
 		 * sender repeats it to the other peer once translation runs. */
-		if (th->syn || th->fin || (l3_payload > hlen && !th->rst))
+		if (th->syn || th->fin || (payload && !th->rst))
 			return TC_ACT_SHOT;
 		return TCX_NEXT;
 	}
-	if (l3_payload > hlen) {
-		/* New bytes, not the same again: exact counts for the log. */
-		__u32 end = bpf_ntohl(th->seq) + l3_payload - hlen;
+	if (payload) {
+		/* New bytes, not the same again: counts for the log. */
+		__u32 end = bpf_ntohl(th->seq) + payload;
 		__s32 ahead = end - f->seq_end;
 
 		if (ahead > 0) {
@@ -351,6 +408,10 @@ int faithd_xlate(struct __sk_buff *skb)
 			f->bytes += ahead;
 		}
 	}
+	if (th->ack)
+		f->ack_last = bpf_ntohl(th->ack_seq) + f->ack_delta;
+	if (th->rst || th->fin)
+		note_end(f, th, payload);
 	f->last_ns = bpf_ktime_get_ns();
-	return translate(skb, f, &old, l4, hlen, addrs, addrs_len, tos);
+	return translate(skb, f, &old, l4, hlen, l3_payload, addrs, addrs_len, tos);
 }

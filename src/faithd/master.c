@@ -320,6 +320,8 @@ static void reap(struct faithd_ctx *ctx, bool stopping)
 			if (workers[i] != pid)
 				continue;
 			workers[i] = 0;
+			if (ctx->xlate)
+				xlate_sweep(ctx->xlate, pid);
 			if (stopping)
 				break;
 			log_err("worker %u (pid %d) %s %d; restarting it", i, (int)pid,

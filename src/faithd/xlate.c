@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -44,7 +46,7 @@
 #define XL_STEP_MS	1	/* between looks while watching or holding */
 #define XL_ON_MS	500	/* between looks once handed off */
 #define XL_LINGER_MS	1000	/* quiet after both FINs before closing */
-#define TCPOLEN_TS_ALIGNED	12
+#define XL_TCP_ESTABLISHED	1	/* tcpi_state: include/net/tcp_states.h */
 
 #ifndef TCP_REPAIR_OFF_NO_WP
 #define TCP_REPAIR_OFF_NO_WP	-1
@@ -195,20 +197,27 @@ static void give_up(struct worker *w, struct conn *c, const char *why)
 /*
  * Can segments go from one connection to the other as they are?  Both
  * use timestamps or neither (a peer that negotiated them may drop segments
- * without); each peer's segments, 20 bytes longer or shorter, must fit what
- * the other peer and path take (their MSS as announced, i.e. before the
- * timestamp option).
+ * without), and ECN or neither (else congestion marks would go unanswered).
+ * Each peer's segments, 20 bytes longer or shorter, must fit what the other
+ * peer and path take.  In payload bytes (TCP_INFO's MSS values leave the
+ * timestamp option out): a peer sends at most what the relay announced it
+ * (advmss) and what its own path takes (about what it announced: snd_mss);
+ * the relay may send the other peer at most its snd_mss.
  */
 static const char *compatible(const struct tcp_info *down, const struct tcp_info *up)
 {
-	bool ts = down->tcpi_options & TCPI_OPT_TIMESTAMPS;
-	unsigned opt = ts ? TCPOLEN_TS_ALIGNED : 0;
+	unsigned client_max = down->tcpi_advmss < down->tcpi_snd_mss ?
+			      down->tcpi_advmss : down->tcpi_snd_mss;
+	unsigned server_max = up->tcpi_advmss < up->tcpi_snd_mss ?
+			      up->tcpi_advmss : up->tcpi_snd_mss;
 
-	if (ts != !!(up->tcpi_options & TCPI_OPT_TIMESTAMPS))
+	if ((down->tcpi_options ^ up->tcpi_options) & TCPI_OPT_TIMESTAMPS)
 		return "one side uses TCP timestamps, the other does not";
-	if (down->tcpi_advmss > up->tcpi_snd_mss + opt)
+	if ((down->tcpi_options ^ up->tcpi_options) & TCPI_OPT_ECN)
+		return "one side uses ECN, the other does not";
+	if (client_max > up->tcpi_snd_mss)
 		return "the client's segments are larger than the server takes";
-	if (up->tcpi_advmss > down->tcpi_snd_mss + opt)
+	if (server_max > down->tcpi_snd_mss)
 		return "the server's segments are larger than the client takes";
 	return NULL;
 }
@@ -234,8 +243,11 @@ void xlate_maybe(struct worker *w, struct conn *c)
 	for (int s = 0; s < 2; s++)
 		if (socket_addrs(c->fd[s], &c->xl.key[s], &v[!s]))
 			return give_up(w, c, "no socket address");
-	/* Without timestamps there is nothing to watch for. */
-	v[0].state = v[1].state = c->xl.ts ? FAITHD_XL_WATCH : FAITHD_XL_HOLD;
+	for (int s = 0; s < 2; s++) {
+		v[s].peer = c->xl.key[!s];
+		v[s].owner = getpid();
+		v[s].state = FAITHD_XL_WATCH;
+	}
 	for (int s = 0; s < 2; s++) {
 		if (bpf_map_update_elem(flows_fd(w), &c->xl.key[s], &v[s], BPF_NOEXIST)) {
 			if (s)
@@ -245,7 +257,7 @@ void xlate_maybe(struct worker *w, struct conn *c)
 		}
 	}
 	__atomic_fetch_add(w->ctx->xlate->nconns, 1, __ATOMIC_RELAXED);
-	set_phase(c, c->xl.ts ? XL_WATCH : XL_HOLD);
+	set_phase(c, XL_WATCH);
 	poll_at(w, c, now_ms() + XL_STEP_MS);
 }
 
@@ -283,6 +295,9 @@ static int translation(struct worker *w, struct conn *c, struct faithd_xl_flow f
 		    (c->xl.ts && (socket_clock(c->fd[s], &clock[s]) ||
 				  !(f[s].flags & FAITHD_XL_SEEN_TS))))
 			return -EAGAIN;
+		/* A FIN the relay has not read yet: FIONREAD leaves it out. */
+		if (ti[s].tcpi_state != XL_TCP_ESTABLISHED)
+			return -EBUSY;
 	}
 	for (int s = 0; s < 2; s++) {
 		struct faithd_xl_flow *t = &f[s];	/* from side s to side o */
@@ -296,6 +311,10 @@ static int translation(struct worker *w, struct conn *c, struct faithd_xl_flow f
 		t->out_ifindex = f[o].ifindex;
 		t->seq_end = rcv[s];
 		t->bytes = 0;
+		/* s has acknowledged all the relay sent it: o's every byte. */
+		t->ack_last = rcv[o];
+		t->fin_end = 0;
+		t->flags = 0;
 		/* Clocks: s's next TSval, shifted, is past the last the relay's
 		 * socket sent o (PAWS); TSecr back into o's own clock. */
 		if (c->xl.ts) {
@@ -344,9 +363,12 @@ static void hand_off(struct worker *w, struct conn *c)
 			return conn_abort(w, c, "the flow map failed during hand-off");
 		}
 	}
-	/* The sockets get nothing any more: no events either. */
-	conn_watch(w, c, SIDE_CLIENT, 0);
-	conn_watch(w, c, SIDE_SERVER, 0);
+	/* The sockets get nothing any more: out of the epoll set (an empty
+	 * interest set would still report errors and hang-ups). */
+	for (int s = 0; s < 2; s++) {
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd[s], NULL);
+		c->events[s] = UINT32_MAX;
+	}
 	set_phase(c, XL_ON);
 	poll_at(w, c, now_ms() + XL_ON_MS);
 	log_debug("fd %d: handed off after %llu + %llu bytes", c->fd[SIDE_CLIENT],
@@ -360,7 +382,8 @@ static void step_watch(struct worker *w, struct conn *c, uint64_t now)
 
 	if (read_entry(w, c, 0, &f[0]) || read_entry(w, c, 1, &f[1]))
 		return give_up(w, c, "the flow map failed");
-	if (!(f[0].flags & f[1].flags & FAITHD_XL_SEEN_TS)) {
+	if (!(f[0].flags & f[1].flags & FAITHD_XL_SEEN) ||
+	    (c->xl.ts && !(f[0].flags & f[1].flags & FAITHD_XL_SEEN_TS))) {
 		if (now - c->xl.phase_ms > XL_WATCH_MS)
 			return give_up(w, c, "a peer sent nothing while watched");
 		return poll_at(w, c, now + XL_STEP_MS);
@@ -386,7 +409,15 @@ static void step_hold(struct worker *w, struct conn *c, uint64_t now)
 	hand_off(w, c);
 }
 
-/* Handed off: over once both FINs were seen and it went quiet, or a reset. */
+/* s's FIN, acknowledged by the other peer (exactly: a blind FIN and ACK
+ * would have to guess the sequence numbers). */
+static bool fin_acked(const struct faithd_xl_flow f[2], int s)
+{
+	return (f[s].flags & FAITHD_XL_SEEN_FIN) && f[!s].ack_last == f[s].fin_end;
+}
+
+/* Handed off: over once both FINs were acknowledged and it went quiet, or
+ * at a reset. */
 static void step_on(struct worker *w, struct conn *c, uint64_t now)
 {
 	struct faithd_xl_flow f[2];
@@ -401,8 +432,7 @@ static void step_on(struct worker *w, struct conn *c, uint64_t now)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	last_ns = f[0].last_ns > f[1].last_ns ? f[0].last_ns : f[1].last_ns;
-	if ((f[0].flags & f[1].flags & FAITHD_XL_SEEN_FIN) &&
-	    now_ns - last_ns >= XL_LINGER_MS * 1000000ull)
+	if (fin_acked(f, 0) && fin_acked(f, 1) && now_ns - last_ns >= XL_LINGER_MS * 1000000ull)
 		return conn_finish(w, c, "closed", false, false);
 	poll_at(w, c, now + XL_ON_MS);
 }

@@ -3,7 +3,9 @@
 #ifndef FAITHD_XLATE_H
 #define FAITHD_XLATE_H
 
-#define XL_MAX_IFACES	64
+#include <sys/types.h>
+
+#define XL_MAX_IFACES	256
 
 struct faithd_xlate {
 	struct faithd_xlate_bpf *skel;
@@ -20,5 +22,7 @@ int xlate_load(struct faithd_xlate **out);
  * sockets (TCP_REPAIR needs CAP_NET_ADMIN)? */
 int xlate_check(const struct faithd_xlate *xl, const char *user);
 void xlate_unload(struct faithd_xlate *xl);
+/* A worker is gone (its frozen sockets with it): drop its entries. */
+void xlate_sweep(struct faithd_xlate *xl, pid_t pid);
 
 #endif /* FAITHD_XLATE_H */

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,19 +29,21 @@
 /* Not in the UAPI headers of older distributions; Linux 6.6's values. */
 #define XL_BPF_TCX_INGRESS	46
 
-static bool is_loopback(const char *name)
+/* The program parses Ethernet frames: loopback, tunnels and other links
+ * without an Ethernet header are left alone. */
+static bool is_ethernet(const char *name)
 {
 	struct ifreq ifr = { 0 };
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool lo = false;
+	bool ether = false;
 
 	if (fd < 0)
 		return false;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (!ioctl(fd, SIOCGIFFLAGS, &ifr))
-		lo = ifr.ifr_flags & IFF_LOOPBACK;
+	if (!ioctl(fd, SIOCGIFHWADDR, &ifr))
+		ether = ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER;
 	close(fd);
-	return lo;
+	return ether;
 }
 
 static int attach_all(struct faithd_xlate *xl)
@@ -55,7 +58,7 @@ static int attach_all(struct faithd_xlate *xl)
 	for (i = ifs; i->if_index && !err; i++) {
 		int link;
 
-		if (is_loopback(i->if_name))
+		if (!is_ethernet(i->if_name))
 			continue;
 		if (xl->nlinks == XL_MAX_IFACES) {
 			log_err("--datapath translate: more than %d interfaces", XL_MAX_IFACES);
@@ -131,6 +134,31 @@ int xlate_check(const struct faithd_xlate *xl, const char *user)
 	if (fd >= 0)
 		close(fd);
 	return err;
+}
+
+void xlate_sweep(struct faithd_xlate *xl, pid_t pid)
+{
+	struct faithd_xl_key key, next, *prev = NULL;
+	struct faithd_xl_flow v;
+	unsigned gone = 0;
+
+	/* Deleting the key just read would restart the walk: delete the one
+	 * before it. */
+	while (!bpf_map_get_next_key(xl->flows_fd, prev, &next)) {
+		if (prev && !bpf_map_lookup_elem(xl->flows_fd, prev, &v) &&
+		    v.owner == (__u32)pid && !bpf_map_delete_elem(xl->flows_fd, prev))
+			gone++;
+		key = next;
+		prev = &key;
+	}
+	if (prev && !bpf_map_lookup_elem(xl->flows_fd, prev, &v) && v.owner == (__u32)pid &&
+	    !bpf_map_delete_elem(xl->flows_fd, prev))
+		gone++;
+	if (!gone)
+		return;
+	__atomic_fetch_sub(xl->nconns, (gone + 1) / 2, __ATOMIC_RELAXED);
+	log_info("--datapath translate: dropped %u handed-off connection%s of worker %d",
+		 (gone + 1) / 2, gone > 2 ? "s" : "", (int)pid);
 }
 
 void xlate_unload(struct faithd_xlate *xl)

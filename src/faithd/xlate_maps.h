@@ -37,13 +37,16 @@ enum faithd_xl_state {
 };
 
 /* `flags`, written by the program. */
-#define FAITHD_XL_SEEN_FIN	0x1
-#define FAITHD_XL_SEEN_RST	0x2
-#define FAITHD_XL_SEEN_TS	0x4	/* HOLD: tsval and tsval_ns are set */
+#define FAITHD_XL_SEEN_FIN	0x1	/* ACTIVE: a FIN, ending at fin_end */
+#define FAITHD_XL_SEEN_RST	0x2	/* ACTIVE: a reset at the receiver's ACK point */
+#define FAITHD_XL_SEEN_TS	0x4	/* tsval and tsval_ns are set */
 #define FAITHD_XL_NO_ROUTE	0x8	/* a translated segment could not be sent */
+#define FAITHD_XL_SEEN		0x10	/* a segment came in: ifindex is set */
 
 struct faithd_xl_flow {
 	/* Written by faithd. */
+	struct faithd_xl_key peer;	/* the other direction's entry */
+	__u32 owner;		/* the worker's process ID: its master cleans up */
 	__u32 state;		/* enum faithd_xl_state */
 	__u32 out_v4;		/* 1: sent on as IPv4, 0: as IPv6 */
 	__u32 saddr[4];		/* the translated segment's addresses */
@@ -61,8 +64,9 @@ struct faithd_xl_flow {
 	__u32 seq_end;		/* the end of the data sent on, sender's numbers:
 				 * faithd sets it at the hand-off, the program
 				 * moves it forward */
-	__u32 pad2;
 	/* Written by the program. */
+	__u32 ack_last;		/* ACTIVE: the last ACK sent on (receiver's numbers) */
+	__u32 fin_end;		/* ACTIVE: the sequence number after the FIN */
 	__u32 flags;		/* FAITHD_XL_SEEN_* */
 	__u32 ifindex;		/* where the segments come in (not ACTIVE) */
 	__u32 tsval;		/* HOLD: the last TSval seen */

@@ -102,6 +102,40 @@ check "the server resets after the hand-off: the IPv6 client gets a reset" \
 check "... it was handed off" test "$(handoffs)" -gt "$n"
 check "... logged as 'reset by server'" wait_for "$FAITHD_LOG" "192\.0\.2\.2:7020: reset by server"
 
+# A blind attacker who knows the ports: 200 resets with random sequence
+# numbers from each side while the handed-off connection is idle.  The
+# peers refuse them (RFC 5961) and so does faithd: the connection goes on.
+: >"$TMP/xlate.log"
+# A namespace's count of TCP segments received (/proc/net/snmp InSegs).
+insegs() { "$1" awk '/^Tcp:/ { if (!n) { for (i = 1; i <= NF; i++) f[$i] = i; n = 1 } else print $f["InSegs"] }' /proc/net/snmp; }
+C python3 "$E2E/xlate.py" client 64:ff9b::c000:202 7020 P $((3 << 20)) 2 >"$TMP/twice.out" 2>&1 &
+cl=$!
+PIDS+=("$cl")
+sleep 1
+cport=$(C ss -tnH state established '( dport = :7020 )' | awk '{ print $3 }' | sed 's/.*\]://' | head -1)
+uport=$(S ss -tnH state established '( sport = :7020 )' | awk '{ print $4 }' | sed 's/.*://' | head -1)
+if [ -n "$cport" ] && [ -n "$uport" ]; then
+	in_c=$(insegs C) in_s=$(insegs S)
+	C python3 "$E2E/xlate.py" spoof-rst 2001:db8:1::2 64:ff9b::c000:202 7020 "$cport" 200 >/dev/null
+	S python3 "$E2E/xlate.py" spoof-rst 192.0.2.2 192.0.2.1 "$uport" 7020 200 >/dev/null
+	sleep 0.2
+	in_c=$(( $(insegs C) - in_c )) in_s=$(( $(insegs S) - in_s ))
+	if [ "$in_c" -ge 200 ] && [ "$in_s" -ge 200 ]; then
+		ok "200 blind resets each way (client port $cport, router port $uport) reach the other peer, translated"
+	else
+		notok "blind resets translated to the other peer: $in_s segments at the server, $in_c at the client"
+	fi
+else
+	notok "blind resets: no connection found (client port '$cport', router port '$uport')"
+fi
+if wait "$cl"; then
+	ok "... the handed-off connection goes on: 3 MiB more each way"
+else
+	notok "... the handed-off connection goes on"; sed 's/^/#   /' "$TMP/twice.out"
+fi
+check "... and ends with the client's FIN" wait_for "$TMP/xlate.log" '^twice: eof seen'
+check "... logged as 'closed'" wait_for "$FAITHD_LOG" "192\.0\.2\.2:7020: closed; 6291465 bytes to server, 6291456 to client"
+
 # -i 3: a handed-off connection idle for 3 s is ended; each peer's next
 # segment gets a reset from the router.
 : >"$TMP/xlate.log"
@@ -119,6 +153,24 @@ check "client without window scaling or SACK: 20 MB each way byte-exact" \
 check "... handed off" test "$(handoffs)" -gt "$n"
 C sysctl -qw net.ipv4.tcp_window_scaling=1 net.ipv4.tcp_sack=1
 
+# A client on a smaller MTU (a tunnel, say): it announces a smaller MSS,
+# the server is told the same, and each side's segments fit the other's.
+C ip link set eth0 mtu 1400
+n=$(handoffs)
+check "client with MTU 1400: 20 MB each way byte-exact" \
+	C "$BYTES" send 64:ff9b::c000:202 7001 $((20 << 20)) $((20 << 20)) --timeout 60
+check "... handed off" test "$(handoffs)" -gt "$n"
+C ip link set eth0 mtu 1500
+
+# A client that asks for ECN: the router grants it (tcp_ecn=2) but does not
+# ask the server, so ECN would be on one side only: not handed off.
+C sysctl -qw net.ipv4.tcp_ecn=1
+check "client with ECN: 20 MB each way byte-exact" \
+	C "$BYTES" send 64:ff9b::c000:202 7001 $((20 << 20)) $((20 << 20)) --timeout 60
+check "... by splice: not handed off, and the log says why" \
+	grep -q "not handed off: one side uses ECN, the other does not" "$FAITHD_LOG"
+C sysctl -qw net.ipv4.tcp_ecn=2
+
 # A client without timestamps, a server with: not handed off (the server
 # may drop segments without the option it negotiated), relayed by splice.
 C sysctl -qw net.ipv4.tcp_timestamps=0
@@ -126,11 +178,36 @@ check "client without TCP timestamps: 20 MB each way byte-exact" \
 	C "$BYTES" send 64:ff9b::c000:202 7001 $((20 << 20)) $((20 << 20)) --timeout 60
 check "... by splice: not handed off, and the log says why" \
 	grep -q "not handed off: one side uses TCP timestamps, the other does not" "$FAITHD_LOG"
+# Neither peer with timestamps: handed off; the server's bare ACKs (40
+# bytes of IPv4, padded to a 60-byte frame) keep their length.
+S sysctl -qw net.ipv4.tcp_timestamps=0
+n=$(handoffs)
+check "neither peer with TCP timestamps: 20 MB each way byte-exact" \
+	C "$BYTES" send 64:ff9b::c000:202 7001 $((20 << 20)) $((20 << 20)) --timeout 60
+check "... handed off" test "$(handoffs)" -gt "$n"
+S sysctl -qw net.ipv4.tcp_timestamps=1
 C sysctl -qw net.ipv4.tcp_timestamps=1
 sleep 1.5
 check "the program's map is empty once every connection ended" test "$(flows_count)" = 0
 check "... and its count of connections is 0: other traffic costs it one load" \
 	sh -c "bpftool map dump name faithd_x.bss | grep -q '\"nconns\": 0'"
+
+# A worker killed with handed-off connections: the kernel closes its
+# frozen sockets, the master drops their entries.
+C python3 "$E2E/xlate.py" client 64:ff9b::c000:202 7020 W $((4 << 20)) 3 >"$TMP/kill.out" 2>&1 &
+cl=$!
+PIDS+=("$cl")
+wait_for "$FAITHD_LOG" "handed off after" 50 >/dev/null
+for _ in $(seq 50); do [ "$(flows_count)" = 2 ] && break; sleep 0.1; done
+worker=$(faithd_workers)
+kill -KILL $worker
+check "a worker killed with a handed-off connection: the master drops its entries" \
+	wait_for "$FAITHD_LOG" "dropped 1 handed-off connection of worker $worker"
+check "... the program's map is empty" test "$(flows_count)" = 0
+check "... and its count of connections is 0" \
+	sh -c "bpftool map dump name faithd_x.bss | grep -q '\"nconns\": 0'"
+check "... the master starts a new worker" wait_for "$FAITHD_LOG" "worker 0 \(pid $worker\) died of signal 9; restarting it"
+wait "$cl"
 
 # SIGKILL: the tcx links close with faithd's processes, the program goes.
 workers=$(faithd_workers)

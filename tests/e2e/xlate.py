@@ -10,12 +10,19 @@ and a length N (8 bytes, big-endian), then:
      send N bytes and close
   I  read N bytes, send N bytes, wait IDLE_S, send a byte and log what
      comes back: "idle end: reset seen", "idle end: eof seen"...
+  P  twice: read N bytes, send N bytes; then log "twice: eof seen" (or
+     what else ended it)
 Every byte is checked against a pattern; a mismatch is logged.
 
 xlate.py client ADDR PORT MODE N [PAUSE]: the other side of MODE (R, W, H,
-I); PAUSE seconds (default 0.5) between the bulk part and the end, for the
-hand-off to happen.  Exit 0 if what should happen did.
+I, P); PAUSE seconds (default 0.5) between the bulk part and the end, for
+the hand-off to happen.  Exit 0 if what should happen did.
+
+xlate.py spoof-rst SRC DST DPORT SPORT COUNT: COUNT resets from SRC:SPORT
+to DST:DPORT (IPv6 or IPv4, a raw socket) with random sequence numbers:
+what a blind attacker who knows the ports sends.
 """
+import random
 import socket
 import struct
 import sys
@@ -87,6 +94,17 @@ def handle(conn, log):
                 conn.recv(1)
                 linger0(conn)
                 return
+            if what == b'P':
+                if recv_n(conn, n) != n:
+                    log_line(log, 'twice: short read')
+                    return
+                send_n(conn, n)
+                try:
+                    seen = 'eof seen' if conn.recv(1) == b'' else 'data seen'
+                except ConnectionResetError:
+                    seen = 'reset seen'
+                log_line(log, 'twice: ' + seen)
+                return
             if what == b'I':
                 time.sleep(IDLE_S)
                 try:
@@ -116,9 +134,54 @@ def serve(addr, port, log):
         threading.Thread(target=handle, args=(conn, log), daemon=True).start()
 
 
+def exchange(s, n):
+    """n bytes each way at once; the count received."""
+    t = threading.Thread(target=send_n, args=(s, n))
+    t.start()
+    got = recv_n(s, n)
+    t.join()
+    return got
+
+
+def csum16(data):
+    if len(data) % 2:
+        data += b'\0'
+    total = sum(struct.unpack('>%dH' % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    return ~total & 0xffff
+
+
+def spoof_rst(src, dst, dport, sport, count):
+    v6 = ':' in dst
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_RAW,
+                      socket.IPPROTO_TCP)
+    if v6:
+        # The kernel fills in the checksum at offset 16 of what we send.
+        s.setsockopt(socket.IPPROTO_IPV6, 7, 16)  # IPV6_CHECKSUM
+    s.bind((src, 0))
+    for _ in range(count):
+        seg = struct.pack('>HHIIBBHHH', sport, dport, random.getrandbits(32), 0,
+                          5 << 4, 0x04, 0, 0, 0)
+        if not v6:
+            pseudo = (socket.inet_aton(src) + socket.inet_aton(dst) +
+                      struct.pack('>BBH', 0, socket.IPPROTO_TCP, len(seg)))
+            seg = seg[:16] + struct.pack('>H', csum16(pseudo + seg)) + seg[18:]
+        s.sendto(seg, (dst, 0))
+    print('sent %d resets' % count)
+    return 0
+
+
 def client(addr, port, mode, n, pause):
     s = socket.create_connection((addr, port), timeout=20)
     s.sendall(mode.encode() + struct.pack('>Q', n))
+    if mode == 'P':
+        got = exchange(s, n)
+        time.sleep(pause)
+        got2 = exchange(s, n)
+        s.close()
+        print('exchanged %d and %d bytes' % (got, got2))
+        return 0 if got == got2 == n else 1
     if mode == 'H':
         send_n(s, n)
         time.sleep(pause)
@@ -127,10 +190,7 @@ def client(addr, port, mode, n, pause):
         print('half-close: %d bytes back' % got)
         return 0 if got == n else 1
     # Both ways at once: the server answers as it reads.
-    t = threading.Thread(target=send_n, args=(s, n))
-    t.start()
-    got = recv_n(s, n)
-    t.join()
+    got = exchange(s, n)
     print('exchanged %d bytes' % got)
     if got != n:
         return 1
@@ -162,6 +222,9 @@ def client(addr, port, mode, n, pause):
 if __name__ == '__main__':
     if sys.argv[1] == 'serve':
         serve(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    elif sys.argv[1] == 'spoof-rst':
+        sys.exit(spoof_rst(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
+                           int(sys.argv[6])))
     else:
         sys.exit(client(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]),
                         float(sys.argv[6]) if len(sys.argv) > 6 else 0.5))
