@@ -85,6 +85,9 @@ TEST_OBJS := $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/netlink.o $(BUILD)/pinde
 $(BUILD)/test_%: tests/test_%.c tests/testlib.h $(BUILD)/faith.skel.h $(TEST_OBJS)
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -Itests $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
 
+# test_xlate runs faithd's translating program, with tests/pkt.c's builders.
+$(BUILD)/test_xlate: $(BUILD)/faithd_xlate.skel.h $(BUILD)/tests/pkt.o
+
 $(BUILD)/tests $(BUILD)/bench:
 	mkdir -p $@
 

@@ -156,6 +156,9 @@ static __always_inline void translate_tcp(struct tcp_copy *t, const struct faith
 	if (th->ack)
 		th->ack_seq = bpf_htonl(bpf_ntohl(th->ack_seq) + f->ack_delta);
 	win = ((__u32)bpf_ntohs(th->window) << (f->win_in_shift & 15)) >> (f->win_out_shift & 15);
+	/* Rounded down, but an open window never announced as closed. */
+	if (!win && th->window)
+		win = 1;
 	th->window = bpf_htons(win > 0xffff ? 0xffff : win);
 	if (o->ts) {
 		add32(t, o->ts + 2, f->tsval_delta);
@@ -217,11 +220,12 @@ static __always_inline int write_l3(struct __sk_buff *skb, const struct faithd_x
  * (the FIB then does not answer), out of the one the other peer's segments
  * come in on.  The kernel resolves the next hop's link-layer address.
  */
-static __always_inline int forward(struct __sk_buff *skb, struct faithd_xl_flow *f,
-				   __u32 l3_len)
+static __always_inline int forward(struct __sk_buff *skb, const struct faithd_xl_flow *f)
 {
+	/* No tot_len: a GSO skb is longer than the MTU, and the answer to
+	 * that (FRAG_NEEDED) comes before the interface is filled in. */
 	struct bpf_fib_lookup p = {
-		.l4_protocol = IPPROTO_TCP, .tot_len = l3_len, .ifindex = skb->ingress_ifindex,
+		.l4_protocol = IPPROTO_TCP, .ifindex = skb->ingress_ifindex,
 	};
 	__u32 ifindex = f->out_ifindex;
 	long rc;
@@ -236,13 +240,9 @@ static __always_inline int forward(struct __sk_buff *skb, struct faithd_xl_flow 
 		__builtin_memcpy(p.ipv6_dst, f->daddr, 16);
 	}
 	rc = bpf_fib_lookup(skb, &p, sizeof(p), 0);
-	if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH ||
-	    rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		ifindex = p.ifindex;
-	rc = bpf_redirect_neigh(ifindex, NULL, 0, 0);
-	if (rc != TC_ACT_REDIRECT)
-		f->flags |= FAITHD_XL_NO_ROUTE;
-	return rc;
+	return bpf_redirect_neigh(ifindex, NULL, 0, 0);
 }
 
 /*
@@ -287,7 +287,7 @@ static __always_inline int translate(struct __sk_buff *skb, struct faithd_xl_flo
 	if (diff < 0 || bpf_l4_csum_replace(skb, new_l4 + offsetof(struct tcphdr, check), 0,
 					    diff, BPF_F_PSEUDO_HDR))
 		return TC_ACT_SHOT;
-	return forward(skb, f, l3_hlen + l4_len);
+	return forward(skb, f);
 }
 
 /*
@@ -373,7 +373,7 @@ int faithd_xlate(struct __sk_buff *skb)
 	 * for translation; while watching and holding the socket takes it. */
 	hlen = th->doff * 4;
 	if (hlen < sizeof(*th) || hlen > TCP_HDR_MAX || l3_payload < hlen ||
-	    bpf_skb_load_bytes(skb, l4, old.w, hlen))
+	    l4 + l3_payload > skb->len || bpf_skb_load_bytes(skb, l4, old.w, hlen))
 		return TCX_NEXT;
 	payload = l3_payload - hlen;
 

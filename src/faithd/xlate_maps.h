@@ -40,7 +40,6 @@ enum faithd_xl_state {
 #define FAITHD_XL_SEEN_FIN	0x1	/* ACTIVE: a FIN, ending at fin_end */
 #define FAITHD_XL_SEEN_RST	0x2	/* ACTIVE: a reset at the receiver's ACK point */
 #define FAITHD_XL_SEEN_TS	0x4	/* tsval and tsval_ns are set */
-#define FAITHD_XL_NO_ROUTE	0x8	/* a translated segment could not be sent */
 #define FAITHD_XL_SEEN		0x10	/* a segment came in: ifindex is set */
 
 struct faithd_xl_flow {

@@ -68,6 +68,19 @@ check "... the log line counts every byte once: 52428824 to server, 52428801 to 
 	wait_for "$FAITHD_LOG" "-> 192\.0\.2\.2:7001: closed; 52428824 bytes to server, 52428801 to client"
 check "... and the program's map is empty again" test "$(flows_count)" = 0
 
+# A router that forwards both families: the FIB names the way out of each
+# translated segment (without forwarding the program falls back to the
+# interface the other peer's segments come in on, as above).  A stall here
+# would take tens of seconds: 50 MB each way normally take one.
+R sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1
+n=$(handoffs)
+check "a forwarding router: 50 MB each way, byte-exact, within 20 s" \
+	C "$BYTES" send 64:ff9b::c000:202 7001 $M50 $M50 --timeout 20
+check "... handed off" test "$(handoffs)" -gt "$n"
+R sysctl -qw net.ipv4.conf.all.forwarding=0 net.ipv6.conf.all.forwarding=0
+# Its entries go a second after both FINs.
+for _ in $(seq 50); do [ "$(flows_count)" = 0 ] && break; sleep 0.1; done
+
 # 32 MiB each way, then idle: the router's sockets of the connection saw
 # only the bytes before the hand-off.
 C python3 "$E2E/xlate.py" client 64:ff9b::c000:202 7020 W $((32 << 20)) 1.5 >"$TMP/idle.out" 2>&1 &

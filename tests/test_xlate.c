@@ -1,0 +1,651 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Unit tests of faithd's translating TC program (bpf/faithd_xlate.bpf.c)
+ * with BPF_PROG_TEST_RUN: crafted Ethernet frames and entries of the test's
+ * own in `flows`; the rewritten frame (data_out) checked field by field,
+ * checksums recomputed here, and byte for byte against the segment built
+ * from the expected values; the entries read back for what the program
+ * records.  Nothing is attached or pinned.  Needs root (else a skip line).
+ *
+ *   make build/test_xlate && build/test_xlate
+ */
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "faithd/xlate_maps.h"
+#include "faithd_xlate.skel.h"
+#include "pkt.h"
+#include "testlib.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+#define TCX_NEXT	(-1)
+#define IP4_HLEN	20
+#define IP6_HLEN	40
+#define TCP_HLEN	20
+#define IN_TTL		57	/* the crafted frames' TTL and hop limit */
+#define OUT_TTL		64	/* the program's */
+#define IN_ID		0x1234	/* the crafted IPv4 frames' identification */
+#define IFINDEX_IN	1	/* lo: where the frames "come in" */
+
+enum { FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10 };	/* TCP flags */
+
+/* Client to faith address, the relay's upstream socket to the server. */
+#define CLIENT6		"2001:db8:1::c"
+#define FAITH6		"64:ff9b::c000:201"
+#define SERVER4		0xc0000201	/* 192.0.2.1 */
+#define ROUTER4		0xc6336401	/* 198.51.100.1 */
+#define CPORT		40000
+#define UPORT		50000
+#define SPORT		443
+
+static struct faithd_xlate_bpf *skel;
+/* One handed-off connection's entries: the client's segments (sent on as
+ * IPv4), the server's (sent on as IPv6). */
+static struct faithd_xl_key key_c, key_s;
+static struct faithd_xl_flow flow_c, flow_s;
+
+/* One TCP segment; options in this order: NOP NOP TS, NOP NOP SACK. */
+struct seg {
+	bool v4;		/* IPv4 (the server's side), else IPv6 */
+	uint8_t tos;		/* TOS, traffic class */
+	uint8_t flags;
+	uint32_t seq, ack;
+	uint16_t win;
+	bool ts;
+	uint32_t tsval, tsecr;
+	uint8_t nsack;		/* SACK blocks, two edges each */
+	uint32_t sack[4];
+	uint16_t payload;	/* bytes of it */
+	uint8_t pad;		/* Ethernet padding after the IP packet */
+	uint16_t l3_lie;	/* if set: the IP length field says this */
+};
+
+struct run {
+	int err, ret;
+	uint32_t len;		/* of data_out */
+	uint8_t out[PKT_MAX + 64];
+};
+
+/* ---- checksums, fields --------------------------------------------------- */
+
+static uint32_t sum16(uint32_t sum, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sum += i & 1 ? b[i] : (uint32_t)b[i] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+static uint16_t get16(const uint8_t *b)
+{
+	return b[0] << 8 | b[1];
+}
+
+static uint32_t get32(const uint8_t *b)
+{
+	return (uint32_t)get16(b) << 16 | get16(b + 2);
+}
+
+/* The TCP pseudo header of the IP header at ip, l4_len bytes of TCP. */
+static uint32_t pseudo_sum(const uint8_t *ip, bool v4, uint32_t l4_len)
+{
+	uint32_t sum = IPPROTO_TCP + l4_len;
+
+	return v4 ? sum16(sum, ip + 12, 8) : sum16(sum, ip + 8, 32);
+}
+
+/* Is the TCP checksum of the frame right, its length from its IP header? */
+static bool tcp_csum_ok(const uint8_t *frame, uint32_t frame_len, bool v4)
+{
+	const uint8_t *ip = frame + ETH_HLEN;
+	size_t l3 = v4 ? IP4_HLEN : IP6_HLEN;
+	uint32_t l4_len = v4 ? get16(ip + 2) - (uint32_t)IP4_HLEN : get16(ip + 4);
+
+	if (ETH_HLEN + l3 + l4_len > frame_len || l4_len < TCP_HLEN)
+		return false;
+	return fold(sum16(pseudo_sum(ip, v4, l4_len), ip + l3, l4_len)) == 0xffff;
+}
+
+/* ---- frames -------------------------------------------------------------- */
+
+/*
+ * The frame of s, between the addresses and ports given (network order;
+ * IPv4 addresses IPv4-mapped), checksums right.  out: as the program sends
+ * it (TTL 64, identification 0), else as a peer would (IN_TTL, IN_ID).
+ */
+static void build(struct pkt *p, const struct seg *s, const __u32 *saddr,
+		  const __u32 *daddr, __u16 sport, __u16 dport, bool out)
+{
+	size_t ip, l4, hlen = TCP_HLEN + (s->ts ? 12 : 0) + (s->nsack ? 4 + 8 * s->nsack : 0);
+	uint8_t *h, *o;
+
+	p->len = 0;
+	pkt_put_eth(p, pkt_mac1, pkt_mac2, s->v4 ? ETH_P_IP : ETH_P_IPV6);
+	if (s->v4) {
+		ip = pkt_put_ip4(p, IPPROTO_TCP, ntohl(saddr[3]), ntohl(daddr[3]));
+		p->b[ip + 1] = s->tos;
+		put_be16(p->b + ip + 4, out ? 0 : IN_ID);
+		put_be16(p->b + ip + 6, 0x4000);	/* DF */
+		p->b[ip + 8] = out ? OUT_TTL : IN_TTL;
+	} else {
+		ip = pkt_put_ip6(p, IPPROTO_TCP, (const uint8_t *)saddr,
+				 (const uint8_t *)daddr);
+		p->b[ip] = 0x60 | s->tos >> 4;
+		p->b[ip + 1] = (s->tos & 0xf) << 4;
+		p->b[ip + 7] = out ? OUT_TTL : IN_TTL;
+	}
+	l4 = p->len;
+	h = pkt_put(p, hlen);
+	memcpy(h, &sport, 2);
+	memcpy(h + 2, &dport, 2);
+	put_be32(h + 4, s->seq);
+	put_be32(h + 8, s->ack);
+	h[12] = hlen / 4 << 4;
+	h[13] = s->flags;
+	put_be16(h + 14, s->win);
+	o = h + TCP_HLEN;
+	if (s->ts) {
+		memcpy(o, "\x01\x01\x08\x0a", 4);
+		put_be32(o + 4, s->tsval);
+		put_be32(o + 8, s->tsecr);
+		o += 12;
+	}
+	if (s->nsack) {
+		o[0] = o[1] = 1;
+		o[2] = 5;
+		o[3] = 2 + 8 * s->nsack;
+		for (int e = 0; e < 2 * s->nsack; e++)
+			put_be32(o + 4 + 4 * e, s->sack[e]);
+	}
+	o = pkt_put(p, s->payload);
+	for (int i = 0; i < s->payload; i++)
+		o[i] = i * 7 + 1;
+	if (s->v4) {
+		pkt_set_ip4_len(p, ip);
+		put_be16(p->b + ip + 10, ~fold(sum16(0, p->b + ip, IP4_HLEN)));
+	} else {
+		pkt_set_plen(p, ip);
+	}
+	put_be16(h + 16, ~fold(sum16(pseudo_sum(p->b + ip, s->v4, p->len - l4),
+				     h, p->len - l4)));
+	pkt_put(p, s->pad);
+	if (s->l3_lie)
+		put_be16(p->b + ip + (s->v4 ? 2 : 4), s->l3_lie);
+}
+
+/* ---- the program and its map ---------------------------------------------- */
+
+static void put_flow(const struct faithd_xl_key *k, const struct faithd_xl_flow *f)
+{
+	if (bpf_map__update_elem(skel->maps.flows, k, sizeof(*k), f, sizeof(*f), BPF_ANY))
+		abort();
+}
+
+static struct faithd_xl_flow get_flow(const struct faithd_xl_key *k)
+{
+	struct faithd_xl_flow f;
+
+	if (bpf_map__lookup_elem(skel->maps.flows, k, sizeof(*k), &f, sizeof(f), 0))
+		abort();
+	return f;
+}
+
+/* Both entries back as translation() leaves them, ACTIVE. */
+static void reset_flows(void)
+{
+	put_flow(&key_c, &flow_c);
+	put_flow(&key_s, &flow_s);
+}
+
+static void mapped4(__u32 a[4], uint32_t v4)
+{
+	a[0] = a[1] = 0;
+	a[2] = htonl(0xffff);
+	a[3] = htonl(v4);
+}
+
+/*
+ * The deltas are consistent as translation() makes them: each entry's
+ * ack_delta is the other's -seq_delta, its tsecr_delta the other's
+ * -tsval_delta.
+ */
+static void init_flows(void)
+{
+	pkt_addr6(CLIENT6, (uint8_t *)key_c.saddr);
+	pkt_addr6(FAITH6, (uint8_t *)key_c.daddr);
+	key_c.sport = htons(CPORT);
+	key_c.dport = htons(SPORT);
+	mapped4(key_s.saddr, SERVER4);
+	mapped4(key_s.daddr, ROUTER4);
+	key_s.sport = htons(SPORT);
+	key_s.dport = htons(UPORT);
+
+	flow_c = (struct faithd_xl_flow){
+		.peer = key_s, .owner = 1, .state = FAITHD_XL_ACTIVE, .out_v4 = 1,
+		.sport = htons(UPORT), .dport = htons(SPORT), .out_ifindex = IFINDEX_IN,
+		.seq_delta = 0x30000005, .ack_delta = 0xf0000000, .tsval_delta = 2000,
+		.tsecr_delta = -1000u, .seq_end = 0xffffffc0, .ack_last = 0x4000,
+	};
+	mapped4(flow_c.saddr, ROUTER4);
+	mapped4(flow_c.daddr, SERVER4);
+	flow_s = (struct faithd_xl_flow){
+		.peer = key_c, .owner = 1, .state = FAITHD_XL_ACTIVE, .out_v4 = 0,
+		.sport = htons(SPORT), .dport = htons(CPORT), .out_ifindex = IFINDEX_IN,
+		.seq_delta = 0x10000000, .ack_delta = 0xcffffffb, .tsval_delta = 1000,
+		.tsecr_delta = -2000u, .seq_end = 0x2000, .ack_last = 0x5000,
+	};
+	memcpy(flow_s.saddr, key_c.daddr, 16);
+	memcpy(flow_s.daddr, key_c.saddr, 16);
+}
+
+static struct pkt frame;	/* the last frame sent */
+
+/* Run s, from its peer (the client's IPv6, the server's IPv4), coming in
+ * on ifindex. */
+static void send_seg(const struct seg *s, uint32_t ifindex, struct run *r)
+{
+	const struct faithd_xl_key *k = s->v4 ? &key_s : &key_c;
+	struct __sk_buff ctx = { .ingress_ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = frame.b, .data_size_in = frame.len,
+		.data_out = r->out, .data_size_out = sizeof(r->out),
+		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		.repeat = 1);
+
+	build(&frame, s, k->saddr, k->daddr, k->sport, k->dport, false);
+	opts.data_size_in = frame.len;
+	memset(r->out, 0, sizeof(r->out));
+	r->err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.faithd_xlate), &opts);
+	r->ret = (int)opts.retval;
+	r->len = opts.data_size_out;
+	if (r->err)
+		tl_diag("BPF_PROG_TEST_RUN: %s", strerror(-r->err));
+}
+
+static bool intact(const struct run *r)
+{
+	return !r->err && r->len == frame.len && !memcmp(r->out, frame.b, frame.len);
+}
+
+/* ---- ACTIVE: the rewritten segment ---------------------------------------- */
+
+struct xcase {
+	const char *name;
+	uint8_t win_in, win_out;	/* the entry's window scales */
+	struct seg in, out;		/* out: the translated segment */
+	uint32_t in_len;		/* bytes of the frame in */
+	uint16_t l3_len;		/* out: IPv4 tot_len, IPv6 payload_len */
+	uint32_t frame_len;		/* out: bytes in data_out */
+};
+
+static const struct xcase xcases[] = {
+	{ .name = "server TS + 100 bytes -> IPv6", .win_in = 7, .win_out = 10,
+	  .in = { .v4 = true, .tos = 0xb8, .flags = ACK | PSH, .seq = 0xfffffff0, .ack = 0x1000,
+		  .win = 100, .ts = true, .tsval = 5000, .tsecr = 7000, .payload = 100 },
+	  .out = { .tos = 0xb8, .flags = ACK | PSH, .seq = 0x0ffffff0, .ack = 0xd0000ffb,
+		   .win = 12, .ts = true, .tsval = 6000, .tsecr = 5000, .payload = 100 },
+	  .in_len = 166, .l3_len = 132, .frame_len = 186 },
+	/* Lengths from the IP header; the padding stays at the frame's end. */
+	{ .name = "server 40-byte ACK in a padded 60-byte frame -> IPv6",
+	  .in = { .v4 = true, .flags = ACK, .seq = 0x2000, .ack = 0x3000, .win = 512, .pad = 6 },
+	  .out = { .flags = ACK, .seq = 0x10002000, .ack = 0xd0002ffb, .win = 512, .pad = 6 },
+	  .in_len = 60, .l3_len = 20, .frame_len = 80 },
+	{ .name = "client TS + 2 SACK blocks + 30 bytes -> IPv4", .win_in = 7, .win_out = 7,
+	  .in = { .tos = 0x28, .flags = ACK | PSH, .seq = 0x1000, .ack = 0x2000, .win = 1000,
+		  .ts = true, .tsval = 9000, .tsecr = 6000, .payload = 30, .nsack = 2,
+		  .sack = { 0x0fffff00, 0x10000100, 0x10000200, 0x10000300 } },
+	  .out = { .v4 = true, .tos = 0x28, .flags = ACK | PSH, .seq = 0x30001005,
+		   .ack = 0xf0002000, .win = 1000, .ts = true, .tsval = 11000, .tsecr = 5000,
+		   .payload = 30, .nsack = 2,
+		   .sack = { 0xffffff00, 0x00000100, 0x00000200, 0x00000300 } },
+	  .in_len = 136, .l3_len = 102, .frame_len = 116 },
+	/* Unclamped, 0x1234 << 14 would be cut to 0. */
+	{ .name = "client window 0x1234, scales 14 -> 0: clamped; TSecr 0 kept",
+	  .win_in = 14, .win_out = 0,
+	  .in = { .flags = ACK, .seq = 0x100, .ack = 0x200, .win = 0x1234, .ts = true,
+		  .tsval = 1, .tsecr = 0 },
+	  .out = { .v4 = true, .flags = ACK, .seq = 0x30000105, .ack = 0xf0000200,
+		   .win = 0xffff, .ts = true, .tsval = 2001, .tsecr = 0 },
+	  .in_len = 86, .l3_len = 52, .frame_len = 66 },
+	/* 5 << 7 >> 10 is 0: an open window must not be announced closed. */
+	{ .name = "server window 5, scales 7 -> 10: stays open (1)", .win_in = 7, .win_out = 10,
+	  .in = { .v4 = true, .flags = ACK, .seq = 0, .ack = 0, .win = 5 },
+	  .out = { .flags = ACK, .seq = 0x10000000, .ack = 0xcffffffb, .win = 1 },
+	  .in_len = 54, .l3_len = 20, .frame_len = 74 },
+	{ .name = "server window 0xffff, scales 0 -> 14", .win_in = 0, .win_out = 14,
+	  .in = { .v4 = true, .flags = ACK, .seq = 0, .ack = 0, .win = 0xffff },
+	  .out = { .flags = ACK, .seq = 0x10000000, .ack = 0xcffffffb, .win = 3 },
+	  .in_len = 54, .l3_len = 20, .frame_len = 74 },
+};
+
+static void check_ip(const struct xcase *c, const struct faithd_xl_flow *f,
+		     const uint8_t *ip)
+{
+	if (c->out.v4) {
+		tl_check_eq(ip[0], 0x45, "%s: IPv4 version 4, ihl 5", c->name);
+		tl_check_eq(ip[1], c->out.tos, "%s: TOS from the traffic class", c->name);
+		tl_check_eq(get16(ip + 2), c->l3_len, "%s: tot_len", c->name);
+		tl_check_eq(get16(ip + 6), 0x4000, "%s: DF, not a fragment", c->name);
+		tl_check_eq(ip[8], OUT_TTL, "%s: TTL 64", c->name);
+		tl_check_eq(ip[9], IPPROTO_TCP, "%s: protocol TCP", c->name);
+		tl_check(fold(sum16(0, ip, IP4_HLEN)) == 0xffff,
+			 "%s: IPv4 header checksum valid", c->name);
+		tl_check(!memcmp(ip + 12, &f->saddr[3], 4) && !memcmp(ip + 16, &f->daddr[3], 4),
+			 "%s: addresses from the entry", c->name);
+	} else {
+		tl_check_eq(ip[0] >> 4, 6, "%s: IPv6 version 6", c->name);
+		tl_check_eq((get16(ip) >> 4) & 0xff, c->out.tos,
+			    "%s: traffic class from the TOS", c->name);
+		tl_check_eq(get16(ip + 4), c->l3_len, "%s: payload_len", c->name);
+		tl_check_eq(ip[6], IPPROTO_TCP, "%s: next header TCP", c->name);
+		tl_check_eq(ip[7], OUT_TTL, "%s: hop limit 64", c->name);
+		tl_check(!memcmp(ip + 8, f->saddr, 16) && !memcmp(ip + 24, f->daddr, 16),
+			 "%s: addresses from the entry", c->name);
+	}
+}
+
+static void check_tcp(const struct xcase *c, const struct faithd_xl_flow *f,
+		      const uint8_t *th)
+{
+	const uint8_t *o = th + TCP_HLEN;
+
+	tl_check(get16(th) == ntohs(f->sport) && get16(th + 2) == ntohs(f->dport),
+		 "%s: ports from the entry (%u -> %u)", c->name, get16(th), get16(th + 2));
+	tl_check_eq(get32(th + 4), c->out.seq, "%s: seq shifted", c->name);
+	tl_check_eq(get32(th + 8), c->out.ack, "%s: ack shifted", c->name);
+	tl_check_eq(get16(th + 14), c->out.win, "%s: window rescaled (%u -> %u)",
+		    c->name, c->win_in, c->win_out);
+	if (c->out.ts) {
+		tl_check_eq(get32(o + 4), c->out.tsval, "%s: TSval shifted", c->name);
+		tl_check_eq(get32(o + 8), c->out.tsecr, "%s: TSecr %s", c->name,
+			    c->out.tsecr ? "shifted" : "0 stays 0");
+		o += 12;
+	}
+	for (int e = 0; e < 2 * c->out.nsack; e++)
+		tl_check_eq(get32(o + 4 + 4 * e), c->out.sack[e],
+			    "%s: SACK edge %d shifted by ack_delta", c->name, e);
+}
+
+static void test_translate(const struct xcase *c)
+{
+	const struct faithd_xl_key *k = c->in.v4 ? &key_s : &key_c;
+	struct faithd_xl_flow f = c->in.v4 ? flow_s : flow_c;
+	struct pkt want;
+	struct run r;
+	const uint8_t *ip = r.out + ETH_HLEN;
+	size_t i;
+
+	f.win_in_shift = c->win_in;
+	f.win_out_shift = c->win_out;
+	put_flow(k, &f);
+	send_seg(&c->in, IFINDEX_IN, &r);
+	if (!tl_check(!r.err, "%s: runs", c->name))
+		return;
+	tl_check_eq(r.ret, TC_ACT_REDIRECT, "%s: redirected", c->name);
+	tl_check_eq(frame.len, c->in_len, "%s: %u-byte frame in", c->name, c->in_len);
+	tl_check_eq(r.len, c->frame_len, "%s: frame length out", c->name);
+	tl_check_eq(get16(r.out + 12), c->out.v4 ? ETH_P_IP : ETH_P_IPV6,
+		    "%s: EtherType", c->name);
+	check_ip(c, &f, ip);
+	check_tcp(c, &f, ip + (c->out.v4 ? IP4_HLEN : IP6_HLEN));
+	tl_check(tcp_csum_ok(r.out, r.len, c->out.v4),
+		 "%s: TCP checksum valid (%s pseudo header)", c->name,
+		 c->out.v4 ? "IPv4" : "IPv6");
+
+	build(&want, &c->out, f.saddr, f.daddr, f.sport, f.dport, true);
+	for (i = 0; i < want.len && i < r.len && want.b[i] == r.out[i]; i++)
+		;
+	if (!tl_check(r.len == want.len && i == want.len,
+		      "%s: the frame is the expected segment, byte for byte", c->name))
+		tl_diag("%u bytes, want %zu; first difference at %zu", r.len, want.len, i);
+	tl_check_eq(get_flow(k).ack_last, c->out.ack,
+		    "%s: ack_last is the translated ACK", c->name);
+}
+
+/* ---- WATCH, HOLD ---------------------------------------------------------- */
+
+static void test_watch(void)
+{
+	struct seg s = { .flags = ACK, .seq = 0x1000, .ack = 0x2000, .win = 100,
+			 .ts = true, .tsval = 0x12345678, .tsecr = 1 };
+	struct faithd_xl_flow f = flow_c;
+	struct run r;
+
+	f.state = FAITHD_XL_WATCH;
+	put_flow(&key_c, &f);
+	send_seg(&s, 5, &r);
+	tl_check(r.ret == TCX_NEXT && intact(&r), "WATCH: a segment goes on untouched (%d)",
+		 r.ret);
+	f = get_flow(&key_c);
+	tl_check_eq(f.flags, FAITHD_XL_SEEN | FAITHD_XL_SEEN_TS,
+		    "WATCH: flags SEEN and SEEN_TS, nothing else");
+	tl_check_eq(f.ifindex, 5, "WATCH: the ingress ifindex recorded");
+	tl_check(f.tsval == 0x12345678 && f.tsval_ns, "WATCH: TSval recorded, and when (%#x)",
+		 f.tsval);
+
+	s.ts = false;
+	s.payload = 10;
+	send_seg(&s, 6, &r);
+	tl_check(r.ret == TCX_NEXT && intact(&r), "WATCH: data without timestamps goes on");
+	f = get_flow(&key_c);
+	tl_check(f.ifindex == 6 && f.tsval == 0x12345678,
+		 "WATCH: ifindex follows, TSval kept without the option (%u, %#x)",
+		 f.ifindex, f.tsval);
+}
+
+static const struct {
+	const char *what;
+	uint8_t flags;
+	uint16_t payload;
+	int ret;			/* TC_ACT_SHOT: dropped */
+} hold_cases[] = {
+	{ "data", ACK | PSH, 100, TC_ACT_SHOT },
+	{ "a FIN", ACK | FIN, 0, TC_ACT_SHOT },
+	{ "a SYN", SYN, 0, TC_ACT_SHOT },
+	{ "a pure ACK", ACK, 0, TCX_NEXT },
+	{ "a reset", RST | ACK, 0, TCX_NEXT },
+};
+
+static void test_hold(void)
+{
+	struct faithd_xl_flow f = flow_s;
+	struct run r;
+
+	f.state = FAITHD_XL_HOLD;
+	put_flow(&key_s, &f);
+	for (size_t i = 0; i < ARRAY_SIZE(hold_cases); i++) {
+		struct seg s = { .v4 = true, .flags = hold_cases[i].flags, .seq = 0x3000,
+				 .ack = 0x4000, .win = 100, .ts = true, .tsval = 100 + i,
+				 .tsecr = 1, .payload = hold_cases[i].payload };
+		const char *what = hold_cases[i].what;
+
+		send_seg(&s, IFINDEX_IN, &r);
+		tl_check(r.ret == hold_cases[i].ret && intact(&r), "HOLD: %s: %s, untouched (%d)",
+			 what, hold_cases[i].ret == TC_ACT_SHOT ? "dropped" : "goes on", r.ret);
+		f = get_flow(&key_s);
+		tl_check(f.tsval == 100 + i && (f.flags & FAITHD_XL_SEEN_TS) && !f.bytes,
+			 "HOLD: %s: TSval recorded (%u)", what, f.tsval);
+	}
+}
+
+/* ---- ACTIVE: resets, FINs, bytes ------------------------------------------ */
+
+static void test_rst(void)
+{
+	struct seg rst = { .flags = RST | ACK, .seq = 0x6000, .ack = 0x2000 };
+	/* The server acknowledges what the client's 0x6000 becomes. */
+	struct seg ack = { .v4 = true, .flags = ACK, .seq = 0x2000, .ack = 0x30006005,
+			   .win = 100 };
+	struct faithd_xl_flow f;
+	struct run r;
+
+	reset_flows();
+	send_seg(&rst, IFINDEX_IN, &r);
+	tl_check(r.ret == TC_ACT_REDIRECT && r.len == frame.len - IP6_HLEN + IP4_HLEN &&
+		 get32(r.out + ETH_HLEN + IP4_HLEN + 4) == 0x30006005 &&
+		 r.out[ETH_HLEN + IP4_HLEN + 13] == (RST | ACK),
+		 "RST at the wrong seq: translated and sent on all the same");
+	f = get_flow(&key_c);
+	tl_check(!(f.flags & FAITHD_XL_SEEN_RST),
+		 "RST at 0x6000, the peer's ack_last %#x: not SEEN_RST (flags %#x)",
+		 get_flow(&key_s).ack_last, f.flags);
+
+	send_seg(&ack, IFINDEX_IN, &r);
+	tl_check_eq(get_flow(&key_s).ack_last, 0x6000,
+		    "the server's ACK of it: its entry's ack_last 0x6000");
+	/* The same, but the peer is not ACTIVE: its ack_last does not count. */
+	f = get_flow(&key_s);
+	f.state = FAITHD_XL_HOLD;
+	put_flow(&key_s, &f);
+	send_seg(&rst, IFINDEX_IN, &r);
+	tl_check(!(get_flow(&key_c).flags & FAITHD_XL_SEEN_RST),
+		 "RST at the ack_last of a peer not ACTIVE: not SEEN_RST");
+	f.state = FAITHD_XL_ACTIVE;
+	put_flow(&key_s, &f);
+
+	send_seg(&rst, IFINDEX_IN, &r);
+	f = get_flow(&key_c);
+	tl_check(r.ret == TC_ACT_REDIRECT && (f.flags & FAITHD_XL_SEEN_RST) &&
+		 !(f.flags & FAITHD_XL_SEEN_FIN),
+		 "RST at the peer's ack_last: SEEN_RST (flags %#x)", f.flags);
+}
+
+static const struct {
+	const char *what;
+	uint8_t flags;
+	uint32_t seq;
+	uint16_t payload;
+	uint32_t seq_end, bytes, fin_end;	/* after it */
+} fin_steps[] = {
+	/* flow_c.seq_end is 0xffffffc0: across the wrap. */
+	{ "100 new bytes", ACK | PSH, 0xffffffc0, 100, 0x24, 100, 0 },
+	{ "the same again", ACK | PSH, 0xffffffc0, 100, 0x24, 100, 0 },
+	{ "50 old, 50 new", ACK | PSH, 0xfffffff2, 100, 0x56, 150, 0 },
+	{ "10 new bytes and a FIN", ACK | FIN, 0x56, 10, 0x60, 160, 0x61 },
+	{ "the FIN again", ACK | FIN, 0x56, 10, 0x60, 160, 0x61 },
+};
+
+static void test_fin(void)
+{
+	struct run r;
+
+	reset_flows();
+	for (size_t i = 0; i < ARRAY_SIZE(fin_steps); i++) {
+		struct seg s = { .flags = fin_steps[i].flags, .seq = fin_steps[i].seq,
+				 .ack = 0x2000, .win = 100, .payload = fin_steps[i].payload };
+		const char *what = fin_steps[i].what;
+		const uint8_t *th = r.out + ETH_HLEN + IP4_HLEN;
+		struct faithd_xl_flow f;
+		bool fin = fin_steps[i].flags & FIN;
+
+		send_seg(&s, IFINDEX_IN, &r);
+		f = get_flow(&key_c);
+		tl_check(r.ret == TC_ACT_REDIRECT && th[13] == fin_steps[i].flags &&
+			 get32(th + 4) == fin_steps[i].seq + flow_c.seq_delta && f.last_ns,
+			 "ACTIVE, %s: sent on, flags and seq translated, last_ns set", what);
+		tl_check(f.seq_end == fin_steps[i].seq_end && f.bytes == fin_steps[i].bytes,
+			 "ACTIVE, %s: seq_end %#x, %u bytes (got %#x, %llu)", what,
+			 fin_steps[i].seq_end, fin_steps[i].bytes, f.seq_end,
+			 (unsigned long long)f.bytes);
+		tl_check(f.fin_end == fin_steps[i].fin_end &&
+			 !!(f.flags & FAITHD_XL_SEEN_FIN) == fin &&
+			 !(f.flags & FAITHD_XL_SEEN_RST),
+			 "ACTIVE, %s: %s (fin_end %#x, flags %#x)", what,
+			 fin ? "SEEN_FIN, fin_end = seq + payload + 1" : "no FIN seen",
+			 f.fin_end, f.flags);
+	}
+}
+
+/* ---- segments left alone -------------------------------------------------- */
+
+static void test_untouched(void)
+{
+	struct seg s = { .v4 = true, .flags = ACK | PSH, .seq = 0x2000, .ack = 0x3000,
+			 .win = 100, .ts = true, .tsval = 1, .tsecr = 2, .payload = 20 };
+	struct faithd_xl_flow f;
+	struct run r;
+
+	reset_flows();
+	skel->bss->nconns = 0;
+	send_seg(&s, IFINDEX_IN, &r);
+	skel->bss->nconns = 1;
+	f = get_flow(&key_s);
+	tl_check(r.ret == TCX_NEXT && intact(&r), "nconns 0: a segment of an ACTIVE "
+		 "entry goes on untouched (TCX_NEXT, %d)", r.ret);
+	tl_check(!memcmp(&f, &flow_s, sizeof(f)), "nconns 0: the entry is untouched");
+
+	s.flags = SYN;
+	s.payload = 0;
+	send_seg(&s, IFINDEX_IN, &r);
+	f = get_flow(&key_s);
+	tl_check(r.ret == TCX_NEXT && intact(&r) && !memcmp(&f, &flow_s, sizeof(f)),
+		 "a SYN on an ACTIVE entry's ports: goes on, entry untouched (%d)", r.ret);
+
+	/* IP lengths longer than the frame (nothing has checked them before
+	 * tcx): left to the stack, which drops them; nothing counted. */
+	s.flags = ACK | PSH;
+	s.payload = 20;
+	for (int v4 = 0; v4 < 2; v4++) {
+		const struct faithd_xl_key *k = v4 ? &key_s : &key_c;
+		const struct faithd_xl_flow *want = v4 ? &flow_s : &flow_c;
+
+		s.v4 = v4;
+		s.l3_lie = 1000;
+		send_seg(&s, IFINDEX_IN, &r);
+		f = get_flow(k);
+		tl_check(r.ret == TCX_NEXT && intact(&r) && !memcmp(&f, want, sizeof(f)),
+			 "%s length 1000 in a %u-byte frame: goes on untouched, nothing "
+			 "counted (%d)", v4 ? "IPv4" : "IPv6", (unsigned)frame.len, r.ret);
+	}
+	s.l3_lie = 0;
+	s.v4 = true;
+
+	/* Another port of the same server: no entry. */
+	s.flags = ACK;
+	key_s.sport = htons(SPORT + 1);
+	send_seg(&s, IFINDEX_IN, &r);
+	key_s.sport = htons(SPORT);
+	f = get_flow(&key_s);
+	tl_check(r.ret == TCX_NEXT && intact(&r) && !memcmp(&f, &flow_s, sizeof(f)),
+		 "a segment not in the map goes on untouched (%d)", r.ret);
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0) {
+		tl_skip("test_xlate: needs root (BPF_PROG_TEST_RUN)");
+		return tl_report();
+	}
+	skel = faithd_xlate_bpf__open_and_load();
+	if (!tl_check(skel != NULL, "faithd_xlate loads"))
+		return tl_report();
+	init_flows();
+	skel->bss->nconns = 1;
+
+	for (size_t i = 0; i < ARRAY_SIZE(xcases); i++)
+		test_translate(&xcases[i]);
+	test_watch();
+	test_hold();
+	test_rst();
+	test_fin();
+	test_untouched();
+
+	faithd_xlate_bpf__destroy(skel);
+	return tl_report();
+}
