@@ -571,6 +571,174 @@ static void test_fin(void)
 	}
 }
 
+/* ---- ICMPv6 Packet Too Big -> ICMPv4 fragmentation needed ---------------- */
+
+/* A Packet Too Big (MTU mtu) from a router on the client's path, quoting
+ * a translated segment from the faith address to dst:dport. */
+static void run_ptb(uint8_t type, const char *dst, uint16_t dport, uint32_t seq, uint32_t mtu,
+		    struct run *r)
+{
+	struct __sk_buff ctx = { .ingress_ifindex = IFINDEX_IN };
+	uint8_t hop[16], faith[16], client[16];
+	size_t ip, q;
+	uint8_t *h;
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_out = r->out, .data_size_out = sizeof(r->out),
+		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	pkt_addr6("2001:db8:9::1", hop);
+	pkt_addr6(FAITH6, faith);
+	pkt_addr6(dst, client);
+	frame.len = 0;
+	pkt_put_eth(&frame, pkt_mac1, pkt_mac2, ETH_P_IPV6);
+	ip = pkt_put_ip6(&frame, IPPROTO_ICMPV6, hop, faith);
+	pkt_put_icmp6(&frame, type);
+	put_be32(frame.b + frame.len - 4, mtu);
+	q = pkt_put_ip6(&frame, IPPROTO_TCP, faith, client);
+	h = pkt_put(&frame, TCP_HLEN);
+	put_be16(h, SPORT);
+	put_be16(h + 2, dport);
+	put_be32(h + 4, seq);
+	h[12] = TCP_HLEN / 4 << 4;
+	h[13] = ACK;
+	put_be16(frame.b + q + 4, 1440);	/* what the quoted segment carried */
+	pkt_set_plen(&frame, ip);
+	opts.data_in = frame.b;
+	opts.data_size_in = frame.len;
+	memset(r->out, 0, sizeof(r->out));
+	r->err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.faithd_xlate), &opts);
+	r->ret = (int)opts.retval;
+	r->len = opts.data_size_out;
+}
+
+static void test_ptb(void)
+{
+	const uint8_t *ip = NULL, *icmp, *qip, *qtcp;
+	struct run r;
+
+	reset_flows();
+	run_ptb(2, CLIENT6, CPORT, 0x12345678, 1400, &r);
+	tl_check_eq(r.ret, TC_ACT_REDIRECT, "PTB about a handed-off connection: sent on");
+	tl_check_eq(r.len, ETH_HLEN + 56, "... as a 70-byte frame: IPv4, ICMP, IPv4, 8 bytes of TCP");
+	if (r.len < ETH_HLEN + 56)
+		return;
+	ip = r.out + ETH_HLEN;
+	icmp = ip + IP4_HLEN;
+	qip = icmp + 8;
+	qtcp = qip + IP4_HLEN;
+	tl_check_eq(get16(r.out + 12), ETH_P_IP, "... EtherType IPv4");
+	tl_check(ip[0] == 0x45 && get16(ip + 2) == 56 && ip[9] == IPPROTO_ICMP &&
+		 get32(ip + 12) == ROUTER4 && get32(ip + 16) == SERVER4,
+		 "... IPv4 header: 56 bytes, ICMP, from the router's upstream address to the server");
+	tl_check(fold(sum16(0, ip, IP4_HLEN)) == 0xffff, "... IPv4 header checksum valid");
+	tl_check(icmp[0] == 3 && icmp[1] == 4 && get16(icmp + 6) == 1380,
+		 "... ICMPv4 fragmentation needed, next-hop MTU 1400 - 20 = %u", get16(icmp + 6));
+	tl_check(fold(sum16(0, icmp, 36)) == 0xffff, "... ICMPv4 checksum valid");
+	tl_check(qip[0] == 0x45 && get16(qip + 2) == 1460 && qip[9] == IPPROTO_TCP &&
+		 get32(qip + 12) == SERVER4 && get32(qip + 16) == ROUTER4,
+		 "... quoting the server's IPv4 segment (1460 bytes, server to router)");
+	tl_check(fold(sum16(0, qip, IP4_HLEN)) == 0xffff, "... quoted header checksum valid");
+	tl_check(get16(qtcp) == SPORT && get16(qtcp + 2) == UPORT,
+		 "... quoted ports: the server's and the router's upstream one");
+	tl_check_eq(get32(qtcp + 4), 0x12345678 - flow_s.seq_delta,
+		    "... quoted sequence number in the server's numbers");
+
+	run_ptb(2, "2001:db8:1::d", CPORT, 1, 1400, &r);
+	tl_check(r.ret == TCX_NEXT && intact(&r),
+		 "PTB about another client's segment: goes on untouched (%d)", r.ret);
+	run_ptb(1, CLIENT6, CPORT, 1, 1400, &r);
+	tl_check(r.ret == TCX_NEXT && intact(&r),
+		 "an ICMPv6 error other than PTB: goes on untouched (%d)", r.ret);
+	run_ptb(2, CLIENT6, CPORT, 1, 1000, &r);
+	tl_check(r.ret == TC_ACT_REDIRECT && r.len >= ETH_HLEN + 56 &&
+		 get16(r.out + ETH_HLEN + IP4_HLEN + 6) == 980,
+		 "PTB with MTU 1000: fragmentation needed with 980");
+}
+
+/* A fragmentation needed (next-hop MTU mtu) from a router on the server's
+ * path, quoting a translated segment from the router to dst:dport. */
+static void run_frag(uint8_t code, uint32_t dst, uint16_t dport, uint32_t seq, uint16_t mtu,
+		     struct run *r)
+{
+	struct __sk_buff ctx = { .ingress_ifindex = IFINDEX_IN };
+	size_t ip, q;
+	uint8_t *h;
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_out = r->out, .data_size_out = sizeof(r->out),
+		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	frame.len = 0;
+	pkt_put_eth(&frame, pkt_mac1, pkt_mac2, ETH_P_IP);
+	ip = pkt_put_ip4(&frame, IPPROTO_ICMP, 0xc00002fe, ROUTER4);
+	h = pkt_put(&frame, 8);
+	h[0] = 3;
+	h[1] = code;
+	put_be16(h + 6, mtu);
+	q = pkt_put_ip4(&frame, IPPROTO_TCP, ROUTER4, dst);
+	h = pkt_put(&frame, TCP_HLEN);
+	put_be16(h, UPORT);
+	put_be16(h + 2, dport);
+	put_be32(h + 4, seq);
+	h[12] = TCP_HLEN / 4 << 4;
+	h[13] = ACK;
+	put_be16(frame.b + q + 2, 1480);	/* what the quoted segment carried */
+	pkt_set_ip4_len(&frame, ip);
+	opts.data_in = frame.b;
+	opts.data_size_in = frame.len;
+	memset(r->out, 0, sizeof(r->out));
+	r->err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.faithd_xlate), &opts);
+	r->ret = (int)opts.retval;
+	r->len = opts.data_size_out;
+}
+
+static void test_frag(void)
+{
+	const uint8_t *ip, *icmp, *qip, *qtcp;
+	uint8_t faith[16], client[16];
+	uint32_t sum;
+	struct run r;
+
+	reset_flows();
+	pkt_addr6(FAITH6, faith);
+	pkt_addr6(CLIENT6, client);
+	run_frag(4, SERVER4, SPORT, 0x9abcdef0, 1300, &r);
+	tl_check_eq(r.ret, TC_ACT_REDIRECT, "fragmentation needed about a handed-off connection: sent on");
+	tl_check_eq(r.len, ETH_HLEN + 96, "... as a 110-byte frame: IPv6, ICMPv6, IPv6, 8 bytes of TCP");
+	if (r.len < ETH_HLEN + 96)
+		return;
+	ip = r.out + ETH_HLEN;
+	icmp = ip + 40;
+	qip = icmp + 8;
+	qtcp = qip + 40;
+	tl_check_eq(get16(r.out + 12), ETH_P_IPV6, "... EtherType IPv6");
+	tl_check(ip[0] >> 4 == 6 && get16(ip + 4) == 56 && ip[6] == IPPROTO_ICMPV6 &&
+		 !memcmp(ip + 8, faith, 16) && !memcmp(ip + 24, client, 16),
+		 "... IPv6 header: 56 bytes of ICMPv6, from the faith address to the client");
+	tl_check(icmp[0] == 2 && icmp[1] == 0 && get32(icmp + 4) == 1320,
+		 "... ICMPv6 Packet Too Big, MTU 1300 + 20 = %u", get32(icmp + 4));
+	sum = sum16(0, ip + 8, 32);
+	sum += 56 + IPPROTO_ICMPV6;
+	tl_check(fold(sum16(sum, icmp, 56)) == 0xffff, "... ICMPv6 checksum valid");
+	tl_check(qip[0] >> 4 == 6 && get16(qip + 4) == 1460 && qip[6] == IPPROTO_TCP &&
+		 !memcmp(qip + 8, client, 16) && !memcmp(qip + 24, faith, 16),
+		 "... quoting the client's IPv6 segment (1460 bytes, client to faith address)");
+	tl_check(get16(qtcp) == CPORT && get16(qtcp + 2) == SPORT,
+		 "... quoted ports: the client's and the faith address's");
+	tl_check_eq(get32(qtcp + 4), 0x9abcdef0 - flow_c.seq_delta,
+		    "... quoted sequence number in the client's numbers");
+
+	run_frag(4, SERVER4 + 1, SPORT, 1, 1300, &r);
+	tl_check(r.ret == TCX_NEXT && intact(&r),
+		 "fragmentation needed about another host's segment: goes on untouched (%d)", r.ret);
+	run_frag(1, SERVER4, SPORT, 1, 1300, &r);
+	tl_check(r.ret == TCX_NEXT && intact(&r),
+		 "another ICMPv4 unreachable (host): goes on untouched (%d)", r.ret);
+	run_frag(4, SERVER4, SPORT, 1, 576, &r);
+	tl_check(r.ret == TC_ACT_REDIRECT && r.len >= ETH_HLEN + 96 &&
+		 get32(r.out + ETH_HLEN + 40 + 4) == 1280,
+		 "MTU 576: Packet Too Big with IPv6's minimum, 1280");
+}
+
 /* ---- segments left alone -------------------------------------------------- */
 
 static void test_untouched(void)
@@ -644,6 +812,8 @@ int main(void)
 	test_hold();
 	test_rst();
 	test_fin();
+	test_ptb();
+	test_frag();
 	test_untouched();
 
 	faithd_xlate_bpf__destroy(skel);

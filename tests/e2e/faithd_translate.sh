@@ -35,7 +35,8 @@ done
 topo_up
 server_up
 faith_up 64:ff9b::/96 || { notok "faithd: set up faith"; finish; exit 1; }
-printf '2001:db8:1::/64 permit 192.0.2.0/24\n' >"$TMP/faithd.conf"
+printf '%s permit %s\n' 2001:db8:1::/64 192.0.2.0/24 2001:db8:3::/64 192.0.2.0/24 \
+	2001:db8:1::/64 198.51.100.0/24 >"$TMP/faithd.conf"
 chmod 755 "$TMP"
 bytes_serve 7001
 nsenter --net="/run/netns/$NS_S" python3 "$E2E/xlate.py" serve 192.0.2.2 7020 "$TMP/xlate.log" \
@@ -204,6 +205,83 @@ sleep 1.5
 check "the program's map is empty once every connection ended" test "$(flows_count)" = 0
 check "... and its count of connections is 0: other traffic costs it one load" \
 	sh -c "bpftool map dump name faithd_x.bss | grep -q '\"nconns\": 0'"
+
+# Path MTU discovery across the hand-off.  A client two hops away (C2,
+# behind the client namespace, which forwards); once the connection is
+# handed off, the last link narrows to 1300 bytes: C sends the faith
+# address ICMPv6 Packet Too Big about the translated segments, the program
+# makes it the ICMPv4 "fragmentation needed" the server expects about its
+# own, and the server sends smaller segments.
+NS_C2=$ID-c2
+trap 'ip netns del "$NS_C2" 2>/dev/null; cleanup' EXIT
+C2() { nsenter --net="/run/netns/$NS_C2" "$@"; }
+ip netns add "$NS_C2" &&
+ip link add eth1 netns "$NS_C" type veth peer name eth0 netns "$NS_C2" &&
+C sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv6.conf.eth1.accept_dad=0 &&
+C2 sysctl -qw net.ipv6.conf.eth0.accept_dad=0 &&
+ip -n "$NS_C" addr add 2001:db8:3::1/64 dev eth1 nodad &&
+ip -n "$NS_C2" addr add 2001:db8:3::2/64 dev eth0 nodad &&
+ip -n "$NS_C" link set eth1 up && ip -n "$NS_C2" link set eth0 up &&
+ip -n "$NS_C2" link set lo up &&
+ip -n "$NS_C2" route add default via 2001:db8:3::1 &&
+R ip -6 route add 2001:db8:3::/64 via 2001:db8:1::2 ||
+	notok "set up a client two hops away"
+ptb_out() { C awk '$1 == "Icmp6OutPktTooBigs" { print $2 }' /proc/net/snmp6; }
+ptb0=$(ptb_out)
+n=$(handoffs)
+C2 python3 "$E2E/xlate.py" client 64:ff9b::c000:202 7020 D $((8 << 20)) >"$TMP/ptb.out" 2>&1 &
+cl=$!
+PIDS+=("$cl")
+for _ in $(seq 50); do [ "$(handoffs)" -gt "$n" ] && break; sleep 0.1; done
+C ip link set dev eth1 mtu 1300
+if wait "$cl"; then
+	ok "a path MTU drop after the hand-off: all 16 MiB arrive, in order"
+else
+	notok "a path MTU drop after the hand-off"; sed 's/^/#   /' "$TMP/ptb.out"
+fi
+check "... it was handed off before the drop" test "$(handoffs)" -gt "$n"
+check "... the client's router sent Packet Too Big ($(( $(ptb_out) - ptb0 )))" test "$(ptb_out)" -gt "$ptb0"
+check "... and the server learned the IPv4 path MTU from it: 1280" \
+	sh -c "nsenter --net=/run/netns/$NS_S ip -4 route get 192.0.2.1 | grep -q 'mtu 1280'"
+
+# The other way: a server two hops away (S2, 198.51.100.2, behind the
+# server namespace, which forwards); the last link narrows to 1300 during
+# an upload: S sends the router ICMPv4 "fragmentation needed" about the
+# translated segments, the program makes it the ICMPv6 Packet Too Big the
+# client expects about its own, and the client sends smaller segments.
+NS_S2=$ID-s2
+trap 'ip netns del "$NS_C2" 2>/dev/null; ip netns del "$NS_S2" 2>/dev/null; cleanup' EXIT
+S2() { nsenter --net="/run/netns/$NS_S2" "$@"; }
+ip netns add "$NS_S2" &&
+ip link add eth1 netns "$NS_S" type veth peer name eth0 netns "$NS_S2" &&
+S sysctl -qw net.ipv4.ip_forward=1 &&
+ip -n "$NS_S" addr add 198.51.100.1/24 dev eth1 &&
+ip -n "$NS_S2" addr add 198.51.100.2/24 dev eth0 &&
+ip -n "$NS_S" link set eth1 up && ip -n "$NS_S2" link set eth0 up &&
+ip -n "$NS_S2" link set lo up &&
+ip -n "$NS_S2" route add default via 198.51.100.1 ||
+	notok "set up a server two hops away"
+S2 python3 "$E2E/xlate.py" serve 198.51.100.2 7021 "$TMP/xlate2.log" >"$TMP/xlate2.out" 2>&1 &
+PIDS+=("$!")
+wait_for "$TMP/xlate2.out" '^ready' || sed 's/^/#   /' "$TMP/xlate2.out"
+frag_out() { S awk '/^Icmp:/ { if (!n) { for (i = 1; i <= NF; i++) f[$i] = i; n = 1 } else print $f["OutDestUnreachs"] }' /proc/net/snmp; }
+frag0=$(frag_out)
+n=$(handoffs)
+C python3 "$E2E/xlate.py" client 64:ff9b::c633:6402 7021 U $((8 << 20)) >"$TMP/frag.out" 2>&1 &
+cl=$!
+PIDS+=("$cl")
+for _ in $(seq 50); do [ "$(handoffs)" -gt "$n" ] && break; sleep 0.1; done
+S ip link set dev eth1 mtu 1300
+if wait "$cl"; then
+	ok "a path MTU drop on the server's side after the hand-off: all 16 MiB arrive, in order"
+else
+	notok "a path MTU drop on the server's side after the hand-off"; sed 's/^/#   /' "$TMP/frag.out"
+fi
+check "... it was handed off before the drop" test "$(handoffs)" -gt "$n"
+check "... the server's router sent fragmentation needed ($(( $(frag_out) - frag0 )))" \
+	test "$(frag_out)" -gt "$frag0"
+check "... and the client learned the IPv6 path MTU from it: 1320" \
+	sh -c "nsenter --net=/run/netns/$NS_C ip -6 route get 64:ff9b::c633:6402 | grep -q 'mtu 1320'"
 
 # A worker killed with handed-off connections: the kernel closes its
 # frozen sockets, the master drops their entries.

@@ -12,6 +12,9 @@ and a length N (8 bytes, big-endian), then:
      comes back: "idle end: reset seen", "idle end: eof seen"...
   P  twice: read N bytes, send N bytes; then log "twice: eof seen" (or
      what else ended it)
+  D  send N bytes, wait PAUSE_S, send N more, close
+  U  read to EOF (2N bytes: the client pauses in the middle), send the
+     count read (8 bytes), close
 Every byte is checked against a pattern; a mismatch is logged.
 
 xlate.py client ADDR PORT MODE N [PAUSE]: the other side of MODE (R, W, H,
@@ -30,6 +33,7 @@ import threading
 import time
 
 IDLE_S = 5
+PAUSE_S = 1.5
 PATTERN = bytes((i * 7 + 13) % 251 for i in range(251 * 256))
 
 
@@ -44,10 +48,10 @@ def pattern(off, n):
     return bytes(out)
 
 
-def send_n(s, n):
-    off = 0
-    while off < n:
-        chunk = pattern(off, min(n - off, 1 << 16))
+def send_n(s, n, start=0):
+    off = start
+    while off < start + n:
+        chunk = pattern(off, min(start + n - off, 1 << 16))
         s.sendall(chunk)
         off += len(chunk)
 
@@ -79,6 +83,15 @@ def handle(conn, log):
         try:
             head = conn.recv(9, socket.MSG_WAITALL)
             what, n = head[:1], struct.unpack('>Q', head[1:])[0]
+            if what == b'U':
+                got = recv_n(conn, 2 * n, until_eof=True)
+                conn.sendall(struct.pack('>Q', got))
+                return
+            if what == b'D':
+                send_n(conn, n)
+                time.sleep(PAUSE_S)
+                send_n(conn, n, n)
+                return
             if what == b'H':
                 got = recv_n(conn, n, until_eof=True)
                 if got != n:
@@ -175,6 +188,18 @@ def spoof_rst(src, dst, dport, sport, count):
 def client(addr, port, mode, n, pause):
     s = socket.create_connection((addr, port), timeout=20)
     s.sendall(mode.encode() + struct.pack('>Q', n))
+    if mode == 'U':
+        send_n(s, n)
+        time.sleep(PAUSE_S)
+        send_n(s, n, n)
+        s.shutdown(socket.SHUT_WR)
+        got = struct.unpack('>Q', s.recv(8, socket.MSG_WAITALL))[0]
+        print('uploaded %d bytes, the server read %d' % (2 * n, got))
+        return 0 if got == 2 * n else 1
+    if mode == 'D':
+        got = recv_n(s, 2 * n, until_eof=True)
+        print('downloaded %d bytes' % got)
+        return 0 if got == 2 * n else 1
     if mode == 'P':
         got = exchange(s, n)
         time.sleep(pause)
