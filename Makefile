@@ -49,7 +49,7 @@ $(BUILD)/faithd_sockmap.skel.h: bpf/faithd_sockmap.bpf.o | $(BUILD)
 	$(BPFTOOL) gen skeleton $< name faithd_sockmap_bpf > $@.tmp && mv $@.tmp $@
 
 # faithd --datapath translate: the TC program that relays by rewriting segments.
-bpf/faithd_xlate.bpf.o: bpf/faithd_xlate.bpf.c src/faithd/xlate_maps.h
+bpf/faithd_xlate.bpf.o: bpf/faithd_xlate.bpf.c bpf/faithd_xlate_icmp.h src/faithd/xlate_maps.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/faithd_xlate.skel.h: bpf/faithd_xlate.bpf.o | $(BUILD)
@@ -85,8 +85,9 @@ TEST_OBJS := $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/netlink.o $(BUILD)/pinde
 $(BUILD)/test_%: tests/test_%.c tests/testlib.h $(BUILD)/faith.skel.h $(TEST_OBJS)
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -Itests $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
 
-# test_xlate runs faithd's translating program, with tests/pkt.c's builders.
-$(BUILD)/test_xlate: $(BUILD)/faithd_xlate.skel.h $(BUILD)/tests/pkt.o
+# test_xlate runs faithd's translating program, with tests/pkt.c's builders
+# and its own frames (tests/xlate_frames.c).
+$(BUILD)/test_xlate: $(BUILD)/faithd_xlate.skel.h $(BUILD)/tests/pkt.o $(BUILD)/tests/xlate_frames.o
 
 $(BUILD)/tests $(BUILD)/bench:
 	mkdir -p $@

@@ -179,6 +179,16 @@ static __always_inline void translate_tcp(struct tcp_copy *t, const struct faith
 	}
 }
 
+/* The Internet checksum of len bytes (a multiple of 4) at p. */
+static __always_inline __u16 csum_fold_words(const void *p, __u32 len)
+{
+	__s64 sum = bpf_csum_diff(NULL, 0, (__be32 *)p, len, 0);
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum & 0xffff;
+}
+
 /*
  * The IPv4 or IPv6 header of the translated segment (l4_len bytes of TCP
  * after it), after the proto change.  Lengths come from the IP header, not
@@ -200,11 +210,8 @@ static __always_inline int write_l3(struct __sk_buff *skb, const struct faithd_x
 			.protocol = IPPROTO_TCP,
 			.saddr = f->saddr[3], .daddr = f->daddr[3],
 		};
-		__s64 sum = bpf_csum_diff(NULL, 0, (__be32 *)&ip, sizeof(ip), 0);
 
-		sum = (sum & 0xffff) + (sum >> 16);
-		sum = (sum & 0xffff) + (sum >> 16);
-		ip.check = ~sum & 0xffff;
+		ip.check = csum_fold_words(&ip, sizeof(ip));
 		return bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip), BPF_F_RECOMPUTE_CSUM);
 	}
 	struct ipv6hdr ip6 = {
@@ -321,212 +328,7 @@ static __always_inline void note_end(struct faithd_xl_flow *f, const struct tcph
 	}
 }
 
-static __always_inline __u16 csum_fold_words(const void *p, __u32 len)
-{
-	__s64 sum = bpf_csum_diff(NULL, 0, (__be32 *)p, len, 0);
-
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return ~sum & 0xffff;
-}
-
-/* ICMPv4 destination unreachable (linux/icmp.h drags libc in). */
-#define ICMP4_DEST_UNREACH	3
-#define ICMP4_FRAG_NEEDED	4
-
-struct icmp4_unreach {
-	__u8 type;
-	__u8 code;
-	__sum16 checksum;
-	__be16 unused;
-	__be16 mtu;		/* of the next hop, for FRAG_NEEDED */
-};
-
-/* What ptb_to_server() sends: an ICMPv4 error quoting 8 bytes of TCP. */
-struct frag_needed {
-	struct iphdr ip;
-	struct icmp4_unreach icmp;
-	struct iphdr qip;	/* the server's segment, as it sent it */
-	__be16 qsport;
-	__be16 qdport;
-	__be32 qseq;
-};
-
-#define ICMP4_MIN_MTU	68
-
-/*
- * An ICMPv6 Packet Too Big (ip6: its IPv6 header, in the linear area up
- * to end) quoting a translated segment from the faith address to the
- * client: rewrite it into the ICMPv4 "fragmentation needed" a router on
- * the server's side would have sent about the server's segment (RFC 7915
- * 5.2 and 4.2 for one TCP flow: MTU less 20, the quoted segment as the
- * server sent it, its sequence number in the server's numbers), and send
- * it to the server.  Anything else: TCX_NEXT.
- */
-static __always_inline int ptb_to_server(struct __sk_buff *skb, struct ipv6hdr *ip6, void *end)
-{
-	struct icmp6hdr *icmp = (void *)(ip6 + 1);
-	struct ipv6hdr *q = (void *)(icmp + 1);
-	struct faithd_xl_key key = {};
-	struct faithd_xl_flow *fc, *fs;
-	struct frag_needed m = {};
-	__be16 *qports = (void *)(q + 1);
-	__be16 eth_ip = bpf_htons(ETH_P_IP);
-	__u32 mtu;
-
-	if ((void *)(qports + 4) > end || icmp->icmp6_type != ICMPV6_PKT_TOOBIG ||
-	    icmp->icmp6_code || q->nexthdr != IPPROTO_TCP)
-		return TCX_NEXT;
-	/* From the faith address to the client: the client's own segments
-	 * have the reverse key, and their entry names the server's. */
-	__builtin_memcpy(key.saddr, &q->daddr, 16);
-	__builtin_memcpy(key.daddr, &q->saddr, 16);
-	key.sport = qports[1];
-	key.dport = qports[0];
-	fc = bpf_map_lookup_elem(&flows, &key);
-	if (!fc || fc->state != FAITHD_XL_ACTIVE || !fc->out_v4)
-		return TCX_NEXT;
-	fs = bpf_map_lookup_elem(&flows, &fc->peer);
-	if (!fs || fs->state != FAITHD_XL_ACTIVE)
-		return TCX_NEXT;
-
-	mtu = bpf_ntohl(icmp->icmp6_mtu);
-	mtu = mtu > ICMP4_MIN_MTU + 20 ? mtu - 20 : ICMP4_MIN_MTU;
-	m.ip.version = 4;
-	m.ip.ihl = 5;
-	m.ip.tos = 0xc0;
-	m.ip.tot_len = bpf_htons(sizeof(m));
-	m.ip.ttl = OUT_TTL;
-	m.ip.protocol = IPPROTO_ICMP;
-	m.ip.saddr = fc->saddr[3];
-	m.ip.daddr = fc->daddr[3];
-	m.icmp.type = ICMP4_DEST_UNREACH;
-	m.icmp.code = ICMP4_FRAG_NEEDED;
-	m.icmp.mtu = bpf_htons(mtu > 0xffff ? 0xffff : mtu);
-	m.qip.version = 4;
-	m.qip.ihl = 5;
-	m.qip.tot_len = bpf_htons(bpf_ntohs(q->payload_len) + sizeof(struct iphdr));
-	m.qip.frag_off = bpf_htons(IP_DF);
-	m.qip.ttl = OUT_TTL;
-	m.qip.protocol = IPPROTO_TCP;
-	m.qip.saddr = fc->daddr[3];
-	m.qip.daddr = fc->saddr[3];
-	m.qsport = fc->dport;
-	m.qdport = fc->sport;
-	m.qseq = bpf_htonl(bpf_ntohl(*(__be32 *)(qports + 2)) - fs->seq_delta);
-	m.qip.check = csum_fold_words(&m.qip, sizeof(m.qip));
-	m.icmp.checksum = csum_fold_words(&m.icmp, sizeof(m) - sizeof(m.ip));
-	m.ip.check = csum_fold_words(&m.ip, sizeof(m.ip));
-
-	/* IPv6 header to IPv4 (20 bytes less), 20 bytes less after it (the
-	 * quoted header shrinks as much), and the rest cut after 8 bytes of
-	 * TCP; then the new headers over it all. */
-	if (bpf_skb_change_proto(skb, eth_ip, 0) ||
-	    bpf_skb_adjust_room(skb, -(__s32)sizeof(struct iphdr), BPF_ADJ_ROOM_NET, 0) ||
-	    bpf_skb_change_tail(skb, ETH_HLEN + sizeof(m), 0) ||
-	    bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto), &eth_ip, 2, 0) ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN, &m, sizeof(m), BPF_F_RECOMPUTE_CSUM))
-		return TC_ACT_SHOT;
-	return forward(skb, fc);
-}
-
-/* What frag_to_client() sends, after its IPv6 header: an ICMPv6 Packet
- * Too Big quoting 8 bytes of TCP. */
-struct ptb_body {
-	struct icmp6hdr icmp;
-	struct ipv6hdr qip;	/* the client's segment, as it sent it */
-	__be16 qsport;
-	__be16 qdport;
-	__be32 qseq;
-};
-
-/* The ICMPv6 checksum's input: pseudo header, then the message. */
-struct ptb_sum {
-	struct in6_addr saddr;
-	struct in6_addr daddr;
-	__be32 len;
-	__be32 nexthdr;
-	struct ptb_body body;
-};
-
-#define IPV6_MIN_MTU	1280
-
-/*
- * The other way: an ICMPv4 "fragmentation needed" (ip: its IPv4 header)
- * quoting a translated segment from the router's upstream address to the
- * server becomes the ICMPv6 Packet Too Big the client would have got about
- * its own segment (MTU plus 20, at least 1280), sent to the client from
- * the faith address.
- */
-static __always_inline int frag_to_client(struct __sk_buff *skb, struct iphdr *ip, void *end)
-{
-	struct icmp4_unreach *icmp = (void *)(ip + 1);
-	struct iphdr *q = (void *)(icmp + 1);
-	__be16 *qports = (void *)(q + 1);
-	__be16 eth_ip6 = bpf_htons(ETH_P_IPV6);
-	struct faithd_xl_key key = {};
-	struct faithd_xl_flow *fs, *fc;
-	struct ipv6hdr ip6 = {};
-	struct ptb_sum m = {};
-	__u32 mtu;
-
-	if ((void *)(qports + 4) > end || ip->ihl != 5 ||
-	    icmp->type != ICMP4_DEST_UNREACH || icmp->code != ICMP4_FRAG_NEEDED ||
-	    q->ihl != 5 || q->protocol != IPPROTO_TCP)
-		return TCX_NEXT;
-	/* From the router to the server: the server's own segments have the
-	 * reverse key, and their entry names the client's. */
-	key.saddr[2] = key.daddr[2] = bpf_htonl(0xffff);
-	key.saddr[3] = q->daddr;
-	key.daddr[3] = q->saddr;
-	key.sport = qports[1];
-	key.dport = qports[0];
-	fs = bpf_map_lookup_elem(&flows, &key);
-	if (!fs || fs->state != FAITHD_XL_ACTIVE || fs->out_v4)
-		return TCX_NEXT;
-	fc = bpf_map_lookup_elem(&flows, &fs->peer);
-	if (!fc || fc->state != FAITHD_XL_ACTIVE)
-		return TCX_NEXT;
-
-	mtu = bpf_ntohs(icmp->mtu) + 20;
-	if (mtu < IPV6_MIN_MTU)
-		mtu = IPV6_MIN_MTU;
-	ip6.version = 6;
-	ip6.payload_len = bpf_htons(sizeof(m.body));
-	ip6.nexthdr = IPPROTO_ICMPV6;
-	ip6.hop_limit = OUT_TTL;
-	__builtin_memcpy(&ip6.saddr, fs->saddr, 16);
-	__builtin_memcpy(&ip6.daddr, fs->daddr, 16);
-	m.saddr = ip6.saddr;
-	m.daddr = ip6.daddr;
-	m.len = bpf_htonl(sizeof(m.body));
-	m.nexthdr = bpf_htonl(IPPROTO_ICMPV6);
-	m.body.icmp.icmp6_type = ICMPV6_PKT_TOOBIG;
-	m.body.icmp.icmp6_mtu = bpf_htonl(mtu);
-	m.body.qip.version = 6;
-	m.body.qip.payload_len = bpf_htons(bpf_ntohs(q->tot_len) - sizeof(struct iphdr));
-	m.body.qip.nexthdr = IPPROTO_TCP;
-	m.body.qip.hop_limit = OUT_TTL;
-	__builtin_memcpy(&m.body.qip.saddr, fs->daddr, 16);
-	__builtin_memcpy(&m.body.qip.daddr, fs->saddr, 16);
-	m.body.qsport = fs->dport;
-	m.body.qdport = fs->sport;
-	m.body.qseq = bpf_htonl(bpf_ntohl(*(__be32 *)(qports + 2)) - fc->seq_delta);
-	m.body.icmp.icmp6_cksum = csum_fold_words(&m, sizeof(m));
-
-	/* IPv4 header to IPv6 (20 bytes more), 20 bytes more after it (the
-	 * quoted header grows as much), the rest cut after 8 bytes of TCP;
-	 * then the new headers over it all. */
-	if (bpf_skb_change_proto(skb, eth_ip6, 0) ||
-	    bpf_skb_adjust_room(skb, sizeof(struct iphdr), BPF_ADJ_ROOM_NET, 0) ||
-	    bpf_skb_change_tail(skb, ETH_HLEN + sizeof(ip6) + sizeof(m.body), 0) ||
-	    bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto), &eth_ip6, 2, 0) ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6), BPF_F_RECOMPUTE_CSUM) ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(ip6), &m.body, sizeof(m.body),
-				BPF_F_RECOMPUTE_CSUM))
-		return TC_ACT_SHOT;
-	return forward(skb, fs);
-}
+#include "faithd_xlate_icmp.h"
 
 SEC("tc")
 int faithd_xlate(struct __sk_buff *skb)

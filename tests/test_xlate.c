@@ -22,30 +22,10 @@
 
 #include "faithd/xlate_maps.h"
 #include "faithd_xlate.skel.h"
-#include "pkt.h"
 #include "testlib.h"
+#include "xlate_frames.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-
-#define TCX_NEXT	(-1)
-#define IP4_HLEN	20
-#define IP6_HLEN	40
-#define TCP_HLEN	20
-#define IN_TTL		57	/* the crafted frames' TTL and hop limit */
-#define OUT_TTL		64	/* the program's */
-#define IN_ID		0x1234	/* the crafted IPv4 frames' identification */
-#define IFINDEX_IN	1	/* lo: where the frames "come in" */
-
-enum { FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10 };	/* TCP flags */
-
-/* Client to faith address, the relay's upstream socket to the server. */
-#define CLIENT6		"2001:db8:1::c"
-#define FAITH6		"64:ff9b::c000:201"
-#define SERVER4		0xc0000201	/* 192.0.2.1 */
-#define ROUTER4		0xc6336401	/* 198.51.100.1 */
-#define CPORT		40000
-#define UPORT		50000
-#define SPORT		443
 
 static struct faithd_xlate_bpf *skel;
 /* One handed-off connection's entries: the client's segments (sent on as
@@ -53,21 +33,6 @@ static struct faithd_xlate_bpf *skel;
 static struct faithd_xl_key key_c, key_s;
 static struct faithd_xl_flow flow_c, flow_s;
 
-/* One TCP segment; options in this order: NOP NOP TS, NOP NOP SACK. */
-struct seg {
-	bool v4;		/* IPv4 (the server's side), else IPv6 */
-	uint8_t tos;		/* TOS, traffic class */
-	uint8_t flags;
-	uint32_t seq, ack;
-	uint16_t win;
-	bool ts;
-	uint32_t tsval, tsecr;
-	uint8_t nsack;		/* SACK blocks, two edges each */
-	uint32_t sack[4];
-	uint16_t payload;	/* bytes of it */
-	uint8_t pad;		/* Ethernet padding after the IP packet */
-	uint16_t l3_lie;	/* if set: the IP length field says this */
-};
 
 struct run {
 	int err, ret;
@@ -75,118 +40,6 @@ struct run {
 	uint8_t out[PKT_MAX + 64];
 };
 
-/* ---- checksums, fields --------------------------------------------------- */
-
-static uint32_t sum16(uint32_t sum, const uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		sum += i & 1 ? b[i] : (uint32_t)b[i] << 8;
-	return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
-
-static uint16_t get16(const uint8_t *b)
-{
-	return b[0] << 8 | b[1];
-}
-
-static uint32_t get32(const uint8_t *b)
-{
-	return (uint32_t)get16(b) << 16 | get16(b + 2);
-}
-
-/* The TCP pseudo header of the IP header at ip, l4_len bytes of TCP. */
-static uint32_t pseudo_sum(const uint8_t *ip, bool v4, uint32_t l4_len)
-{
-	uint32_t sum = IPPROTO_TCP + l4_len;
-
-	return v4 ? sum16(sum, ip + 12, 8) : sum16(sum, ip + 8, 32);
-}
-
-/* Is the TCP checksum of the frame right, its length from its IP header? */
-static bool tcp_csum_ok(const uint8_t *frame, uint32_t frame_len, bool v4)
-{
-	const uint8_t *ip = frame + ETH_HLEN;
-	size_t l3 = v4 ? IP4_HLEN : IP6_HLEN;
-	uint32_t l4_len = v4 ? get16(ip + 2) - (uint32_t)IP4_HLEN : get16(ip + 4);
-
-	if (ETH_HLEN + l3 + l4_len > frame_len || l4_len < TCP_HLEN)
-		return false;
-	return fold(sum16(pseudo_sum(ip, v4, l4_len), ip + l3, l4_len)) == 0xffff;
-}
-
-/* ---- frames -------------------------------------------------------------- */
-
-/*
- * The frame of s, between the addresses and ports given (network order;
- * IPv4 addresses IPv4-mapped), checksums right.  out: as the program sends
- * it (TTL 64, identification 0), else as a peer would (IN_TTL, IN_ID).
- */
-static void build(struct pkt *p, const struct seg *s, const __u32 *saddr,
-		  const __u32 *daddr, __u16 sport, __u16 dport, bool out)
-{
-	size_t ip, l4, hlen = TCP_HLEN + (s->ts ? 12 : 0) + (s->nsack ? 4 + 8 * s->nsack : 0);
-	uint8_t *h, *o;
-
-	p->len = 0;
-	pkt_put_eth(p, pkt_mac1, pkt_mac2, s->v4 ? ETH_P_IP : ETH_P_IPV6);
-	if (s->v4) {
-		ip = pkt_put_ip4(p, IPPROTO_TCP, ntohl(saddr[3]), ntohl(daddr[3]));
-		p->b[ip + 1] = s->tos;
-		put_be16(p->b + ip + 4, out ? 0 : IN_ID);
-		put_be16(p->b + ip + 6, 0x4000);	/* DF */
-		p->b[ip + 8] = out ? OUT_TTL : IN_TTL;
-	} else {
-		ip = pkt_put_ip6(p, IPPROTO_TCP, (const uint8_t *)saddr,
-				 (const uint8_t *)daddr);
-		p->b[ip] = 0x60 | s->tos >> 4;
-		p->b[ip + 1] = (s->tos & 0xf) << 4;
-		p->b[ip + 7] = out ? OUT_TTL : IN_TTL;
-	}
-	l4 = p->len;
-	h = pkt_put(p, hlen);
-	memcpy(h, &sport, 2);
-	memcpy(h + 2, &dport, 2);
-	put_be32(h + 4, s->seq);
-	put_be32(h + 8, s->ack);
-	h[12] = hlen / 4 << 4;
-	h[13] = s->flags;
-	put_be16(h + 14, s->win);
-	o = h + TCP_HLEN;
-	if (s->ts) {
-		memcpy(o, "\x01\x01\x08\x0a", 4);
-		put_be32(o + 4, s->tsval);
-		put_be32(o + 8, s->tsecr);
-		o += 12;
-	}
-	if (s->nsack) {
-		o[0] = o[1] = 1;
-		o[2] = 5;
-		o[3] = 2 + 8 * s->nsack;
-		for (int e = 0; e < 2 * s->nsack; e++)
-			put_be32(o + 4 + 4 * e, s->sack[e]);
-	}
-	o = pkt_put(p, s->payload);
-	for (int i = 0; i < s->payload; i++)
-		o[i] = i * 7 + 1;
-	if (s->v4) {
-		pkt_set_ip4_len(p, ip);
-		put_be16(p->b + ip + 10, ~fold(sum16(0, p->b + ip, IP4_HLEN)));
-	} else {
-		pkt_set_plen(p, ip);
-	}
-	put_be16(h + 16, ~fold(sum16(pseudo_sum(p->b + ip, s->v4, p->len - l4),
-				     h, p->len - l4)));
-	pkt_put(p, s->pad);
-	if (s->l3_lie)
-		put_be16(p->b + ip + (s->v4 ? 2 : 4), s->l3_lie);
-}
 
 /* ---- the program and its map ---------------------------------------------- */
 
@@ -255,11 +108,9 @@ static void init_flows(void)
 
 static struct pkt frame;	/* the last frame sent */
 
-/* Run s, from its peer (the client's IPv6, the server's IPv4), coming in
- * on ifindex. */
-static void send_seg(const struct seg *s, uint32_t ifindex, struct run *r)
+/* Run the program on frame, coming in on ifindex. */
+static void run_frame(uint32_t ifindex, struct run *r)
 {
-	const struct faithd_xl_key *k = s->v4 ? &key_s : &key_c;
 	struct __sk_buff ctx = { .ingress_ifindex = ifindex };
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
 		.data_in = frame.b, .data_size_in = frame.len,
@@ -267,14 +118,22 @@ static void send_seg(const struct seg *s, uint32_t ifindex, struct run *r)
 		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
 		.repeat = 1);
 
-	build(&frame, s, k->saddr, k->daddr, k->sport, k->dport, false);
-	opts.data_size_in = frame.len;
 	memset(r->out, 0, sizeof(r->out));
 	r->err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.faithd_xlate), &opts);
 	r->ret = (int)opts.retval;
 	r->len = opts.data_size_out;
 	if (r->err)
 		tl_diag("BPF_PROG_TEST_RUN: %s", strerror(-r->err));
+}
+
+/* Run s, from its peer (the client's IPv6, the server's IPv4), coming in
+ * on ifindex. */
+static void send_seg(const struct seg *s, uint32_t ifindex, struct run *r)
+{
+	const struct faithd_xl_key *k = s->v4 ? &key_s : &key_c;
+
+	build(&frame, s, k->saddr, k->daddr, k->sport, k->dport, false);
+	run_frame(ifindex, r);
 }
 
 static bool intact(const struct run *r)
@@ -573,42 +432,11 @@ static void test_fin(void)
 
 /* ---- ICMPv6 Packet Too Big -> ICMPv4 fragmentation needed ---------------- */
 
-/* A Packet Too Big (MTU mtu) from a router on the client's path, quoting
- * a translated segment from the faith address to dst:dport. */
 static void run_ptb(uint8_t type, const char *dst, uint16_t dport, uint32_t seq, uint32_t mtu,
 		    struct run *r)
 {
-	struct __sk_buff ctx = { .ingress_ifindex = IFINDEX_IN };
-	uint8_t hop[16], faith[16], client[16];
-	size_t ip, q;
-	uint8_t *h;
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_out = r->out, .data_size_out = sizeof(r->out),
-		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
-
-	pkt_addr6("2001:db8:9::1", hop);
-	pkt_addr6(FAITH6, faith);
-	pkt_addr6(dst, client);
-	frame.len = 0;
-	pkt_put_eth(&frame, pkt_mac1, pkt_mac2, ETH_P_IPV6);
-	ip = pkt_put_ip6(&frame, IPPROTO_ICMPV6, hop, faith);
-	pkt_put_icmp6(&frame, type);
-	put_be32(frame.b + frame.len - 4, mtu);
-	q = pkt_put_ip6(&frame, IPPROTO_TCP, faith, client);
-	h = pkt_put(&frame, TCP_HLEN);
-	put_be16(h, SPORT);
-	put_be16(h + 2, dport);
-	put_be32(h + 4, seq);
-	h[12] = TCP_HLEN / 4 << 4;
-	h[13] = ACK;
-	put_be16(frame.b + q + 4, 1440);	/* what the quoted segment carried */
-	pkt_set_plen(&frame, ip);
-	opts.data_in = frame.b;
-	opts.data_size_in = frame.len;
-	memset(r->out, 0, sizeof(r->out));
-	r->err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.faithd_xlate), &opts);
-	r->ret = (int)opts.retval;
-	r->len = opts.data_size_out;
+	build_ptb(&frame, type, dst, dport, seq, mtu);
+	run_frame(IFINDEX_IN, r);
 }
 
 static void test_ptb(void)
@@ -655,40 +483,11 @@ static void test_ptb(void)
 		 "PTB with MTU 1000: fragmentation needed with 980");
 }
 
-/* A fragmentation needed (next-hop MTU mtu) from a router on the server's
- * path, quoting a translated segment from the router to dst:dport. */
 static void run_frag(uint8_t code, uint32_t dst, uint16_t dport, uint32_t seq, uint16_t mtu,
 		     struct run *r)
 {
-	struct __sk_buff ctx = { .ingress_ifindex = IFINDEX_IN };
-	size_t ip, q;
-	uint8_t *h;
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_out = r->out, .data_size_out = sizeof(r->out),
-		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
-
-	frame.len = 0;
-	pkt_put_eth(&frame, pkt_mac1, pkt_mac2, ETH_P_IP);
-	ip = pkt_put_ip4(&frame, IPPROTO_ICMP, 0xc00002fe, ROUTER4);
-	h = pkt_put(&frame, 8);
-	h[0] = 3;
-	h[1] = code;
-	put_be16(h + 6, mtu);
-	q = pkt_put_ip4(&frame, IPPROTO_TCP, ROUTER4, dst);
-	h = pkt_put(&frame, TCP_HLEN);
-	put_be16(h, UPORT);
-	put_be16(h + 2, dport);
-	put_be32(h + 4, seq);
-	h[12] = TCP_HLEN / 4 << 4;
-	h[13] = ACK;
-	put_be16(frame.b + q + 2, 1480);	/* what the quoted segment carried */
-	pkt_set_ip4_len(&frame, ip);
-	opts.data_in = frame.b;
-	opts.data_size_in = frame.len;
-	memset(r->out, 0, sizeof(r->out));
-	r->err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.faithd_xlate), &opts);
-	r->ret = (int)opts.retval;
-	r->len = opts.data_size_out;
+	build_frag(&frame, code, dst, dport, seq, mtu);
+	run_frame(IFINDEX_IN, r);
 }
 
 static void test_frag(void)

@@ -14,20 +14,7 @@ expect 2 "--datapath with a bad value is a usage error" "$FAITHD" --datapath pip
 said "--datapath: 'pipes': 'splice', 'sockmap' or 'translate'" "... saying what it takes"
 
 # The relay tests, in this process's count.
-for t in faithd.sh faithd_load.sh; do
-	FAITHD_ARGS="--datapath sockmap" bash "$E2E/$t" >"${TMPDIR:-/tmp}/faithd_sockmap.$$" 2>&1
-	rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) ok "sockmap: ${line#ok - }" ;;
-		"not ok - "*) notok "sockmap: ${line#not ok - }" ;;
-		[0-9]*" passed, "*) ;;
-		*) echo "$line" ;;
-		esac
-	done <"${TMPDIR:-/tmp}/faithd_sockmap.$$"
-	rm -f "${TMPDIR:-/tmp}/faithd_sockmap.$$"
-	[ "$rc" = 0 ] || notok "sockmap: $t exited with status $rc"
-done
+relay_suites sockmap --datapath sockmap
 
 topo_up
 server_up

@@ -17,20 +17,7 @@ expect 2 "--translate-after takes a number" "$FAITHD" --translate-after lots all
 said "--translate-after: 'lots' is not a number" "... and says so"
 
 # The relay tests, in this process's count.
-for t in faithd.sh faithd_load.sh; do
-	FAITHD_ARGS="${ARGS[*]}" bash "$E2E/$t" >"${TMPDIR:-/tmp}/faithd_translate.$$" 2>&1
-	rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) ok "translate: ${line#ok - }" ;;
-		"not ok - "*) notok "translate: ${line#not ok - }" ;;
-		[0-9]*" passed, "*) ;;
-		*) echo "$line" ;;
-		esac
-	done <"${TMPDIR:-/tmp}/faithd_translate.$$"
-	rm -f "${TMPDIR:-/tmp}/faithd_translate.$$"
-	[ "$rc" = 0 ] || notok "translate: $t exited with status $rc"
-done
+relay_suites translate "${ARGS[@]}"
 
 topo_up
 server_up

@@ -189,6 +189,26 @@ unchanged_rc() {
 	fi
 }
 
+# relay_suites NAME ARGS...: faithd.sh and faithd_load.sh again with
+# FAITHD_ARGS="ARGS...", their checks counted here, named "NAME: ...".
+relay_suites() {
+	local name=$1 t rc line out=${TMPDIR:-/tmp}/faithd_suite.$$; shift
+	for t in faithd.sh faithd_load.sh; do
+		FAITHD_ARGS="$*" bash "$TOP/tests/e2e/$t" >"$out" 2>&1
+		rc=$?
+		while IFS= read -r line; do
+			case $line in
+			"ok - "*) ok "$name: ${line#ok - }" ;;
+			"not ok - "*) notok "$name: ${line#not ok - }" ;;
+			[0-9]*" passed, "*) ;;
+			*) echo "$line" ;;
+			esac
+		done <"$out"
+		rm -f "$out"
+		[ "$rc" = 0 ] || notok "$name: $t exited with status $rc"
+	done
+}
+
 # A counter from `faith-loader status -j`.
 counter() { faith status -j | python3 -c "import json,sys; print(json.load(sys.stdin)['stats']['$1'])"; }
 
