@@ -305,10 +305,12 @@ static __always_inline int translate(struct __sk_buff *skb, struct faithd_xl_flo
 
 /*
  * ACTIVE: note what ends the connection, for faithd.  A reset counts only
- * at the exact point the receiver has acknowledged (its last ACK, sent on
- * through the other entry), as the receiver itself checks (RFC 5961): a
- * blind reset cannot make faithd drop the connection.  A FIN is noted with
- * where it ends; faithd waits for the receiver's ACK of it.
+ * at an exact point: where the receiver's last ACK (sent on through the
+ * other entry) says it is, or the end of the sender's own data or FIN (a
+ * reset right after data comes before the ACK of it) — as the receiver
+ * checks (RFC 5961), a blind reset would have to guess 32 bits.  A FIN
+ * counts where the sender's data ends (a blind FIN elsewhere is not
+ * noted); faithd then waits for the receiver's ACK of it.
  */
 static __always_inline void note_end(struct faithd_xl_flow *f, const struct tcphdr *th,
 				     __u32 payload)
@@ -316,13 +318,19 @@ static __always_inline void note_end(struct faithd_xl_flow *f, const struct tcph
 	__u32 seq = bpf_ntohl(th->seq);
 
 	if (th->rst) {
-		struct faithd_xl_flow *peer = bpf_map_lookup_elem(&flows, &f->peer);
+		struct faithd_xl_flow *peer;
 
+		if (seq == f->seq_end ||
+		    ((f->flags & FAITHD_XL_SEEN_FIN) && seq == f->fin_end)) {
+			f->flags |= FAITHD_XL_SEEN_RST;
+			return;
+		}
+		peer = bpf_map_lookup_elem(&flows, &f->peer);
 		if (peer && peer->state == FAITHD_XL_ACTIVE && peer->ack_last == seq)
 			f->flags |= FAITHD_XL_SEEN_RST;
 		return;
 	}
-	if (th->fin) {
+	if (th->fin && seq + payload == f->seq_end) {
 		f->fin_end = seq + payload + 1;
 		f->flags |= FAITHD_XL_SEEN_FIN;
 	}
@@ -351,7 +359,7 @@ int faithd_xlate(struct __sk_buff *skb)
 		if ((void *)(ip6 + 1) > end)
 			return TCX_NEXT;
 		if (ip6->nexthdr == IPPROTO_ICMPV6)
-			return ptb_to_server(skb, ip6, end);
+			return ptb_to_server(skb);
 		if (ip6->nexthdr != IPPROTO_TCP)
 			return TCX_NEXT;
 		__builtin_memcpy(key.saddr, &ip6->saddr, 16);
@@ -367,7 +375,7 @@ int faithd_xlate(struct __sk_buff *skb)
 		if ((void *)(ip + 1) > end)
 			return TCX_NEXT;
 		if (ip->protocol == IPPROTO_ICMP)
-			return frag_to_client(skb, ip, end);
+			return frag_to_client(skb);
 		if (ip->ihl != 5 || ip->protocol != IPPROTO_TCP ||
 		    (ip->frag_off & bpf_htons(0x3fff)))
 			return TCX_NEXT;

@@ -31,6 +31,20 @@ struct frag_needed {
 };
 
 #define ICMP4_MIN_MTU	68
+#define IPV6_MIN_MTU	1280
+
+/* The first len bytes of the frame in the linear area (an ICMP error is
+ * small; a driver may still have left only the headers there): its start,
+ * or NULL.  Packet pointers taken before are no longer valid. */
+static __always_inline void *linear(struct __sk_buff *skb, __u32 len)
+{
+	if ((void *)(long)skb->data + len > (void *)(long)skb->data_end &&
+	    (skb->len < len || bpf_skb_pull_data(skb, len)))
+		return NULL;
+	if ((void *)(long)skb->data + len > (void *)(long)skb->data_end)
+		return NULL;
+	return (void *)(long)skb->data;
+}
 
 /*
  * An ICMPv6 Packet Too Big (ip6: its IPv6 header, in the linear area up
@@ -41,8 +55,10 @@ struct frag_needed {
  * server sent it, its sequence number in the server's numbers), and send
  * it to the server.  Anything else: TCX_NEXT.
  */
-static __always_inline int ptb_to_server(struct __sk_buff *skb, struct ipv6hdr *ip6, void *end)
+static __always_inline int ptb_to_server(struct __sk_buff *skb)
 {
+	void *data = linear(skb, ETH_HLEN + 2 * sizeof(struct ipv6hdr) + 8 + 8);
+	struct ipv6hdr *ip6 = data + ETH_HLEN;
 	struct icmp6hdr *icmp = (void *)(ip6 + 1);
 	struct ipv6hdr *q = (void *)(icmp + 1);
 	struct faithd_xl_key key = {};
@@ -52,8 +68,19 @@ static __always_inline int ptb_to_server(struct __sk_buff *skb, struct ipv6hdr *
 	__be16 eth_ip = bpf_htons(ETH_P_IP);
 	__u32 mtu;
 
-	if ((void *)(qports + 4) > end || icmp->icmp6_type != ICMPV6_PKT_TOOBIG ||
-	    icmp->icmp6_code || q->nexthdr != IPPROTO_TCP)
+	if (!data || (void *)(qports + 4) > (void *)(long)skb->data_end ||
+	    icmp->icmp6_type != ICMPV6_PKT_TOOBIG || icmp->icmp6_code ||
+	    q->nexthdr != IPPROTO_TCP)
+		return TCX_NEXT;
+	/* Addressed to the quoted segment's sender, and no smaller than
+	 * IPv6 allows (as tcp_v6_err() ignores those): the server's path MTU
+	 * to the router serves every client, one must not shrink it to 68. */
+	mtu = bpf_ntohl(icmp->icmp6_mtu);
+	if (mtu < IPV6_MIN_MTU ||
+	    ((ip6->daddr.in6_u.u6_addr32[0] ^ q->saddr.in6_u.u6_addr32[0]) |
+	     (ip6->daddr.in6_u.u6_addr32[1] ^ q->saddr.in6_u.u6_addr32[1]) |
+	     (ip6->daddr.in6_u.u6_addr32[2] ^ q->saddr.in6_u.u6_addr32[2]) |
+	     (ip6->daddr.in6_u.u6_addr32[3] ^ q->saddr.in6_u.u6_addr32[3])))
 		return TCX_NEXT;
 	/* From the faith address to the client: the client's own segments
 	 * have the reverse key, and their entry names the server's. */
@@ -68,8 +95,7 @@ static __always_inline int ptb_to_server(struct __sk_buff *skb, struct ipv6hdr *
 	if (!fs || fs->state != FAITHD_XL_ACTIVE)
 		return TCX_NEXT;
 
-	mtu = bpf_ntohl(icmp->icmp6_mtu);
-	mtu = mtu > ICMP4_MIN_MTU + 20 ? mtu - 20 : ICMP4_MIN_MTU;
+	mtu -= 20;
 	m.ip.version = 4;
 	m.ip.ihl = 5;
 	m.ip.tos = 0xc0;
@@ -109,7 +135,9 @@ static __always_inline int ptb_to_server(struct __sk_buff *skb, struct ipv6hdr *
 }
 
 /* What frag_to_client() sends, after its IPv6 header: an ICMPv6 Packet
- * Too Big quoting 8 bytes of TCP. */
+ * Too Big quoting 8 bytes of TCP.  (Paths under 1260 bytes on the server's
+ * side get 1280: RFC 7915 would then clear DF, which needs IP IDs that
+ * change; they are 0 here.) */
 struct ptb_body {
 	struct icmp6hdr icmp;
 	struct ipv6hdr qip;	/* the client's segment, as it sent it */
@@ -127,8 +155,6 @@ struct ptb_sum {
 	struct ptb_body body;
 };
 
-#define IPV6_MIN_MTU	1280
-
 /*
  * The other way: an ICMPv4 "fragmentation needed" (ip: its IPv4 header)
  * quoting a translated segment from the router's upstream address to the
@@ -136,8 +162,10 @@ struct ptb_sum {
  * its own segment (MTU plus 20, at least 1280), sent to the client from
  * the faith address.
  */
-static __always_inline int frag_to_client(struct __sk_buff *skb, struct iphdr *ip, void *end)
+static __always_inline int frag_to_client(struct __sk_buff *skb)
 {
+	void *data = linear(skb, ETH_HLEN + 2 * sizeof(struct iphdr) + 8 + 8);
+	struct iphdr *ip = data + ETH_HLEN;
 	struct icmp4_unreach *icmp = (void *)(ip + 1);
 	struct iphdr *q = (void *)(icmp + 1);
 	__be16 *qports = (void *)(q + 1);
@@ -148,9 +176,9 @@ static __always_inline int frag_to_client(struct __sk_buff *skb, struct iphdr *i
 	struct ptb_sum m = {};
 	__u32 mtu;
 
-	if ((void *)(qports + 4) > end || ip->ihl != 5 ||
+	if (!data || (void *)(qports + 4) > (void *)(long)skb->data_end || ip->ihl != 5 ||
 	    icmp->type != ICMP4_DEST_UNREACH || icmp->code != ICMP4_FRAG_NEEDED ||
-	    q->ihl != 5 || q->protocol != IPPROTO_TCP)
+	    q->ihl != 5 || q->protocol != IPPROTO_TCP || ip->daddr != q->saddr)
 		return TCX_NEXT;
 	/* From the router to the server: the server's own segments have the
 	 * reverse key, and their entry names the client's. */

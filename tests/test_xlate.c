@@ -382,6 +382,21 @@ static void test_rst(void)
 	tl_check(r.ret == TC_ACT_REDIRECT && (f.flags & FAITHD_XL_SEEN_RST) &&
 		 !(f.flags & FAITHD_XL_SEEN_FIN),
 		 "RST at the peer's ack_last: SEEN_RST (flags %#x)", f.flags);
+
+	/* Right after its data, before the peer's ACK of it: at the end of
+	 * the sender's data (the entry's seq_end). */
+	reset_flows();
+	rst.seq = flow_c.seq_end;
+	send_seg(&rst, IFINDEX_IN, &r);
+	f = get_flow(&key_c);
+	tl_check(r.ret == TC_ACT_REDIRECT && (f.flags & FAITHD_XL_SEEN_RST),
+		 "RST at the end of the sender's data (%#x), not yet acknowledged: SEEN_RST "
+		 "(flags %#x)", rst.seq, f.flags);
+	reset_flows();
+	rst.seq = flow_c.seq_end + 1;
+	send_seg(&rst, IFINDEX_IN, &r);
+	tl_check(!(get_flow(&key_c).flags & FAITHD_XL_SEEN_RST),
+		 "RST one past the sender's data, no FIN: not SEEN_RST");
 }
 
 static const struct {
@@ -477,10 +492,15 @@ static void test_ptb(void)
 	run_ptb(1, CLIENT6, CPORT, 1, 1400, &r);
 	tl_check(r.ret == TCX_NEXT && intact(&r),
 		 "an ICMPv6 error other than PTB: goes on untouched (%d)", r.ret);
+	/* The server's path MTU to the router serves every client: not below
+	 * what IPv6 allows (tcp_v6_err() ignores those too). */
 	run_ptb(2, CLIENT6, CPORT, 1, 1000, &r);
+	tl_check(r.ret == TCX_NEXT && intact(&r),
+		 "PTB with MTU 1000, under IPv6's 1280: goes on untouched (%d)", r.ret);
+	run_ptb(2, CLIENT6, CPORT, 1, 1280, &r);
 	tl_check(r.ret == TC_ACT_REDIRECT && r.len >= ETH_HLEN + 56 &&
-		 get16(r.out + ETH_HLEN + IP4_HLEN + 6) == 980,
-		 "PTB with MTU 1000: fragmentation needed with 980");
+		 get16(r.out + ETH_HLEN + IP4_HLEN + 6) == 1260,
+		 "PTB with MTU 1280: fragmentation needed with 1260");
 }
 
 static void run_frag(uint8_t code, uint32_t dst, uint16_t dport, uint32_t seq, uint16_t mtu,

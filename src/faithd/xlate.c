@@ -198,16 +198,17 @@ static void give_up(struct worker *w, struct conn *c, const char *why)
  * Can segments go from one connection to the other as they are?  Both
  * use timestamps or neither (a peer that negotiated them may drop segments
  * without), and ECN or neither (else congestion marks would go unanswered).
- * Each peer's segments, 20 bytes longer or shorter, must fit what the other
- * peer and path take.  In payload bytes (TCP_INFO's MSS values leave the
- * timestamp option out): a peer sends at most what the relay announced it
- * (advmss) and what its own path takes (about what it announced: snd_mss);
- * the relay may send the other peer at most its snd_mss.
+ * The server's segments grow by 20 bytes (IPv6): they must fit what the
+ * relay may send the client (its snd_mss; in payload bytes, as TCP_INFO's
+ * MSS values are, the timestamp option left out), or the router would
+ * drop them on the way out, where no ICMP error is made.  The server sends
+ * at most what the relay announced it (advmss: the client's MSS, see
+ * conn.c) and what its own path takes (about what it announced: snd_mss).
+ * The client's segments shrink by 20 bytes: a smaller path on the server's
+ * side says so with ICMP, which the program passes on to the client.
  */
 static const char *compatible(const struct tcp_info *down, const struct tcp_info *up)
 {
-	unsigned client_max = down->tcpi_advmss < down->tcpi_snd_mss ?
-			      down->tcpi_advmss : down->tcpi_snd_mss;
 	unsigned server_max = up->tcpi_advmss < up->tcpi_snd_mss ?
 			      up->tcpi_advmss : up->tcpi_snd_mss;
 
@@ -215,8 +216,6 @@ static const char *compatible(const struct tcp_info *down, const struct tcp_info
 		return "one side uses TCP timestamps, the other does not";
 	if ((down->tcpi_options ^ up->tcpi_options) & TCPI_OPT_ECN)
 		return "one side uses ECN, the other does not";
-	if (client_max > up->tcpi_snd_mss)
-		return "the client's segments are larger than the server takes";
 	if (server_max > down->tcpi_snd_mss)
 		return "the server's segments are larger than the client takes";
 	return NULL;
@@ -248,15 +247,21 @@ void xlate_maybe(struct worker *w, struct conn *c)
 		v[s].owner = getpid();
 		v[s].state = FAITHD_XL_WATCH;
 	}
+	/* Counted before the entries go in, uncounted after they are out: a
+	 * worker that dies in between leaves the count high (the program
+	 * only looks up more), never low (it would skip live connections). */
+	__atomic_fetch_add(w->ctx->xlate->nconns, 1, __ATOMIC_RELAXED);
 	for (int s = 0; s < 2; s++) {
 		if (bpf_map_update_elem(flows_fd(w), &c->xl.key[s], &v[s], BPF_NOEXIST)) {
+			int err = errno;
+
 			if (s)
 				bpf_map_delete_elem(flows_fd(w), &c->xl.key[0]);
-			return give_up(w, c, errno == EEXIST ? "already in the flow map" :
+			__atomic_fetch_sub(w->ctx->xlate->nconns, 1, __ATOMIC_RELAXED);
+			return give_up(w, c, err == EEXIST ? "already in the flow map" :
 				       "the flow map is full");
 		}
 	}
-	__atomic_fetch_add(w->ctx->xlate->nconns, 1, __ATOMIC_RELAXED);
 	set_phase(c, XL_WATCH);
 	poll_at(w, c, now_ms() + XL_STEP_MS);
 }

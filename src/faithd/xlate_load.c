@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <net/if_arp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,29 +137,53 @@ int xlate_check(const struct faithd_xlate *xl, const char *user)
 	return err;
 }
 
+/* Is key's entry there, of worker pid? */
+static bool owned(const struct faithd_xlate *xl, const struct faithd_xl_key *key, pid_t pid)
+{
+	struct faithd_xl_flow v;
+
+	return !bpf_map_lookup_elem(xl->flows_fd, key, &v) && v.owner == (__u32)pid;
+}
+
 void xlate_sweep(struct faithd_xlate *xl, pid_t pid)
 {
-	struct faithd_xl_key key, next, *prev = NULL;
+	struct faithd_xl_key cur, next, *keys = NULL;
+	size_t n = 0, cap = 0, halves = 0, singles = 0, conns;
 	struct faithd_xl_flow v;
-	unsigned gone = 0;
+	bool first = true;
 
-	/* Deleting the key just read would restart the walk: delete the one
-	 * before it. */
-	while (!bpf_map_get_next_key(xl->flows_fd, prev, &next)) {
-		if (prev && !bpf_map_lookup_elem(xl->flows_fd, prev, &v) &&
-		    v.owner == (__u32)pid && !bpf_map_delete_elem(xl->flows_fd, prev))
-			gone++;
-		key = next;
-		prev = &key;
+	/* Collect first, count, then delete (deleting while walking would
+	 * restart the walk): a connection is a pair of entries, or one if the
+	 * worker died between its two inserts; each was counted in nconns
+	 * before its first insert. */
+	while (!bpf_map_get_next_key(xl->flows_fd, first ? NULL : &cur, &next)) {
+		first = false;
+		cur = next;
+		if (bpf_map_lookup_elem(xl->flows_fd, &cur, &v) || v.owner != (__u32)pid)
+			continue;
+		if (n == cap) {
+			struct faithd_xl_key *more = realloc(keys, (cap ? 2 * cap : 64) * sizeof(*keys));
+
+			if (!more)
+				break;
+			keys = more;
+			cap = cap ? 2 * cap : 64;
+		}
+		keys[n++] = cur;
+		if (owned(xl, &v.peer, pid))
+			halves++;
+		else
+			singles++;
 	}
-	if (prev && !bpf_map_lookup_elem(xl->flows_fd, prev, &v) && v.owner == (__u32)pid &&
-	    !bpf_map_delete_elem(xl->flows_fd, prev))
-		gone++;
-	if (!gone)
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(xl->flows_fd, &keys[i]);
+	free(keys);
+	conns = singles + halves / 2;
+	if (!conns)
 		return;
-	__atomic_fetch_sub(xl->nconns, (gone + 1) / 2, __ATOMIC_RELAXED);
-	log_info("--datapath translate: dropped %u handed-off connection%s of worker %d",
-		 (gone + 1) / 2, gone > 2 ? "s" : "", (int)pid);
+	__atomic_fetch_sub(xl->nconns, conns, __ATOMIC_RELAXED);
+	log_info("--datapath translate: dropped %zu handed-off connection%s of worker %d",
+		 conns, conns == 1 ? "" : "s", (int)pid);
 }
 
 void xlate_unload(struct faithd_xlate *xl)

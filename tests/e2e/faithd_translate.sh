@@ -271,7 +271,9 @@ check "... and the client learned the IPv6 path MTU from it: 1320" \
 	sh -c "nsenter --net=/run/netns/$NS_C ip -6 route get 64:ff9b::c633:6402 | grep -q 'mtu 1320'"
 
 # A worker killed with handed-off connections: the kernel closes its
-# frozen sockets, the master drops their entries.
+# frozen sockets, the master drops their entries.  (The connections before
+# linger a second after their FINs: wait for them to go.)
+for _ in $(seq 50); do [ "$(flows_count)" = 0 ] && break; sleep 0.1; done
 C python3 "$E2E/xlate.py" client 64:ff9b::c000:202 7020 W $((4 << 20)) 3 >"$TMP/kill.out" 2>&1 &
 cl=$!
 PIDS+=("$cl")
