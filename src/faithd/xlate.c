@@ -227,6 +227,7 @@ void xlate_maybe(struct worker *w, struct conn *c)
 	struct faithd_xl_flow v[2] = { { .state = 0 }, { .state = 0 } };
 	struct tcp_info ti[2];
 	const char *why;
+
 	if (c->xl.phase != XL_OFF ||
 	    c->dir[0].bytes + c->dir[1].bytes < w->ctx->opts->translate_after)
 		return;
