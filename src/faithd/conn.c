@@ -100,7 +100,7 @@ static void log_conn(const struct conn *c, const char *how)
 void conn_finish(struct worker *w, struct conn *c, const char *how,
 		 bool reset_client, bool reset_server)
 {
-	if (c->sm.on || c->sm.poll_ms)
+	if (c->sm.on || (w->ctx->sockmap && c->poll_ms))
 		sockmap_end(w, c);
 	if (w->ctx->xlate)
 		xlate_end(w, c);

@@ -141,34 +141,6 @@ static void sample(struct worker *w, struct conn *c, struct sample *m)
 	}
 }
 
-/* ---- the poll list -------------------------------------------------------- */
-
-static void poll_unlink(struct worker *w, struct conn *c)
-{
-	if (!c->sm.poll_ms)
-		return;
-	if (c->sm.prev)
-		c->sm.prev->sm.next = c->sm.next;
-	else
-		w->sm_poll = c->sm.next;
-	if (c->sm.next)
-		c->sm.next->sm.prev = c->sm.prev;
-	c->sm.prev = c->sm.next = NULL;
-	c->sm.poll_ms = 0;
-}
-
-static void poll_at(struct worker *w, struct conn *c, uint64_t when)
-{
-	if (!c->sm.poll_ms) {
-		c->sm.prev = NULL;
-		c->sm.next = w->sm_poll;
-		if (w->sm_poll)
-			w->sm_poll->sm.prev = c;
-		w->sm_poll = c;
-	}
-	c->sm.poll_ms = when ? when : 1;
-}
-
 /* ---- the relay ------------------------------------------------------------ */
 
 static int map_add(int map_fd, uint64_t cookie, int fd)
@@ -477,7 +449,7 @@ void sockmap_event(struct worker *w, struct conn *c)
 	 * sample a millisecond. */
 	if (now - c->sm.sampled_ms >= 1)
 		return check(w, c);
-	if (!c->sm.poll_ms || c->sm.poll_ms > now + 1)
+	if (!c->poll_ms || c->poll_ms > now + 1)
 		poll_at(w, c, now + 1);
 }
 
@@ -550,17 +522,17 @@ bool sockmap_idle(struct worker *w, struct conn *c)
 uint64_t sockmap_timers(struct worker *w, uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
-	struct conn *c = w->sm_poll, *n;
+	struct conn *c = w->polled, *n;
 
 	for (; c; c = n) {
-		n = c->sm.next;
-		if (c->sm.poll_ms <= now) {
+		n = c->poll_next;
+		if (c->poll_ms <= now) {
 			poll_unlink(w, c);
 			check(w, c);
 		}
 	}
-	for (c = w->sm_poll; c; c = c->sm.next)
-		if (c->sm.poll_ms < next)
-			next = c->sm.poll_ms;
+	for (c = w->polled; c; c = c->poll_next)
+		if (c->poll_ms < next)
+			next = c->poll_ms;
 	return next;
 }

@@ -67,6 +67,32 @@ void list_unlink(struct conn *c)
 	c->prev = c->next = NULL;
 }
 
+void poll_unlink(struct worker *w, struct conn *c)
+{
+	if (!c->poll_ms)
+		return;
+	if (c->poll_prev)
+		c->poll_prev->poll_next = c->poll_next;
+	else
+		w->polled = c->poll_next;
+	if (c->poll_next)
+		c->poll_next->poll_prev = c->poll_prev;
+	c->poll_prev = c->poll_next = NULL;
+	c->poll_ms = 0;
+}
+
+void poll_at(struct worker *w, struct conn *c, uint64_t when)
+{
+	if (!c->poll_ms) {
+		c->poll_prev = NULL;
+		c->poll_next = w->polled;
+		if (w->polled)
+			w->polled->poll_prev = c;
+		w->polled = c;
+	}
+	c->poll_ms = when ? when : 1;
+}
+
 static int listeners_watch(struct worker *w, bool on)
 {
 	struct faithd_opts *o = w->ctx->opts;

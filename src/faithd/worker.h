@@ -43,8 +43,10 @@ struct worker {
 	uint64_t stop_deadline_ms;
 	int npipes;
 	int pipes[PIPE_POOL_MAX][2];
-	struct conn *sm_poll;		/* sockmap connections to sample */
-	struct conn *xl_poll;		/* translate: connections handed off */
+	/* Connections the sockmap or translate data path looks at on a
+	 * timer (a worker runs one data path): unordered, each with its
+	 * poll_ms. */
+	struct conn *polled;
 };
 
 /* One direction of a relayed connection: bytes from fd[d] to fd[!d]. */
@@ -73,8 +75,6 @@ struct sm_dir {
 };
 
 struct sm_conn {
-	struct conn *prev, *next;	/* in the worker's poll list */
-	uint64_t poll_ms;		/* next sample; 0: not in the list */
 	uint64_t sampled_ms;		/* last sample */
 	uint64_t total;			/* bytes received both ways, last seen */
 	uint64_t changed_ms;		/* when total last changed */
@@ -93,8 +93,6 @@ enum xl_phase {
 };
 
 struct xl_conn {
-	struct conn *prev, *next;	/* in the worker's xl_poll list */
-	uint64_t poll_ms;		/* next look; 0: not in the list */
 	uint64_t phase_ms;		/* when the phase began */
 	enum xl_phase phase;
 	bool ts;			/* both connections use timestamps */
@@ -112,6 +110,8 @@ struct conn {
 	struct half dir[2];		/* dir[SIDE_CLIENT]: client to server */
 	struct sm_conn sm;		/* --datapath sockmap only */
 	struct xl_conn xl;		/* --datapath translate only */
+	struct conn *poll_prev, *poll_next;	/* in the worker's polled list */
+	uint64_t poll_ms;		/* next look; 0: not in the list */
 	bool connected;
 	bool dead;			/* ended; freed after the batch */
 	struct faithd_target t;
@@ -136,6 +136,9 @@ void pipes_drain(struct worker *w);
 /* worker.c */
 void list_append(struct conn_list *l, struct conn *c);
 void list_unlink(struct conn *c);
+/* Look at c at when (ms); in the polled list until poll_unlink(). */
+void poll_at(struct worker *w, struct conn *c, uint64_t when);
+void poll_unlink(struct worker *w, struct conn *c);
 
 /* sockmap.c: the in-kernel relay, once the upstream connection is up. */
 void sockmap_relay(struct worker *w, struct conn *c);

@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -55,34 +54,6 @@
 static int flows_fd(const struct worker *w)
 {
 	return w->ctx->xlate->flows_fd;
-}
-
-/* ---- the poll list ------------------------------------------------------- */
-
-static void poll_unlink(struct worker *w, struct conn *c)
-{
-	if (!c->xl.poll_ms)
-		return;
-	if (c->xl.prev)
-		c->xl.prev->xl.next = c->xl.next;
-	else
-		w->xl_poll = c->xl.next;
-	if (c->xl.next)
-		c->xl.next->xl.prev = c->xl.prev;
-	c->xl.prev = c->xl.next = NULL;
-	c->xl.poll_ms = 0;
-}
-
-static void poll_at(struct worker *w, struct conn *c, uint64_t when)
-{
-	if (!c->xl.poll_ms) {
-		c->xl.prev = NULL;
-		c->xl.next = w->xl_poll;
-		if (w->xl_poll)
-			w->xl_poll->xl.prev = c;
-		w->xl_poll = c;
-	}
-	c->xl.poll_ms = when ? when : 1;
 }
 
 static void set_phase(struct conn *c, enum xl_phase phase)
@@ -422,23 +393,25 @@ static bool fin_acked(const struct faithd_xl_flow f[2], int s)
 	return (f[s].flags & FAITHD_XL_SEEN_FIN) && f[!s].ack_last == f[s].fin_end;
 }
 
+/* The last segment either way (bpf_ktime_get_ns(): CLOCK_MONOTONIC, as
+ * now_ms()), in ms; 0: none. */
+static uint64_t last_ms(const struct faithd_xl_flow f[2])
+{
+	return (f[0].last_ns > f[1].last_ns ? f[0].last_ns : f[1].last_ns) / 1000000;
+}
+
 /* Handed off: over once both FINs were acknowledged and it went quiet, or
  * at a reset. */
 static void step_on(struct worker *w, struct conn *c, uint64_t now)
 {
 	struct faithd_xl_flow f[2];
-	uint64_t last_ns, now_ns;
-	struct timespec ts;
 
 	if (read_entry(w, c, 0, &f[0]) || read_entry(w, c, 1, &f[1]))
 		return conn_abort(w, c, "the flow map failed");
 	if ((f[0].flags | f[1].flags) & FAITHD_XL_SEEN_RST)
 		return conn_finish(w, c, f[SIDE_CLIENT].flags & FAITHD_XL_SEEN_RST ?
 				   "reset by client" : "reset by server", false, false);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	last_ns = f[0].last_ns > f[1].last_ns ? f[0].last_ns : f[1].last_ns;
-	if (fin_acked(f, 0) && fin_acked(f, 1) && now_ns - last_ns >= XL_LINGER_MS * 1000000ull)
+	if (fin_acked(f, 0) && fin_acked(f, 1) && last_ms(f) + XL_LINGER_MS <= now)
 		return conn_finish(w, c, "closed", false, false);
 	poll_at(w, c, now + XL_ON_MS);
 }
@@ -446,13 +419,13 @@ static void step_on(struct worker *w, struct conn *c, uint64_t now)
 uint64_t xlate_timers(struct worker *w, uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
-	struct conn *c = w->xl_poll, *n;
+	struct conn *c = w->polled, *n;
 
 	for (; c; c = n) {
-		n = c->xl.next;
-		if (c->xl.poll_ms > now) {
-			if (c->xl.poll_ms < next)
-				next = c->xl.poll_ms;
+		n = c->poll_next;
+		if (c->poll_ms > now) {
+			if (c->poll_ms < next)
+				next = c->poll_ms;
 			continue;
 		}
 		switch (c->xl.phase) {
@@ -470,8 +443,8 @@ uint64_t xlate_timers(struct worker *w, uint64_t now)
 			break;
 		}
 		/* c may have ended; n is still in the list (or the next batch). */
-		if (!c->dead && c->xl.poll_ms && c->xl.poll_ms < next)
-			next = c->xl.poll_ms;
+		if (!c->dead && c->poll_ms && c->poll_ms < next)
+			next = c->poll_ms;
 	}
 	return next;
 }
@@ -497,19 +470,16 @@ void xlate_forget(struct worker *w, struct conn *c)
 
 bool xlate_idle(struct worker *w, struct conn *c)
 {
-	uint64_t idle_ms = w->ctx->opts->idle_timeout_s * 1000ull, last_ns = 0, now_ns;
-	struct faithd_xl_flow f;
-	struct timespec ts;
+	uint64_t idle_ms = w->ctx->opts->idle_timeout_s * 1000ull, last;
+	struct faithd_xl_flow f[2] = { { .last_ns = 0 }, { .last_ns = 0 } };
 
 	for (int s = 0; s < 2; s++)
-		if (!read_entry(w, c, s, &f) && f.last_ns > last_ns)
-			last_ns = f.last_ns;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	if (!last_ns || now_ns - last_ns >= idle_ms * 1000000ull)
+		read_entry(w, c, s, &f[s]);
+	last = last_ms(f);
+	if (!last || last + idle_ms <= now_ms())
 		return true;
 	list_unlink(c);
-	c->deadline_ms = now_ms() + idle_ms - (now_ns - last_ns) / 1000000ull;
+	c->deadline_ms = last + idle_ms;
 	list_append(&w->active, c);
 	return false;
 }
