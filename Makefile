@@ -165,12 +165,13 @@ check-valgrind: all $(TEST_BINS)
 		echo "check-valgrind: faithd or faith-loader is a sanitizer build: make clean all first" >&2; exit 1; fi
 	FAITH_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
 		tests/run.sh tests/e2e/lifecycle.sh tests/e2e/cli.sh
+	FAITHD_ARGS="--datapath splice" \
 	FAITHD_WRAP="valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite" \
 		tests/run.sh tests/e2e/faithd.sh tests/e2e/faithd_refuse.sh
 	FAITHD_ARGS="--datapath sockmap" \
 	FAITHD_WRAP="valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
 		tests/run.sh tests/e2e/faithd.sh
-	FAITHD_ARGS="--datapath translate --translate-after 65536" \
+	FAITHD_ARGS="--translate-after 65536" \
 	FAITHD_WRAP="valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
 		tests/run.sh tests/e2e/faithd.sh
 

@@ -39,11 +39,12 @@ static void usage(FILE *out)
 		"  -g, --grace SEC            on SIGTERM, time to finish (default 10)\n"
 		"  -m, --max-conns N          connections at once, all workers (default 0: no limit)\n"
 		"  -M, --max-per-source N     connections at once per client address (default 0)\n"
-		"      --datapath PATH        how bytes move: 'splice' (splice() in the workers,\n"
-		"                             the default), 'sockmap' (a BPF sockmap program\n"
-		"                             relays in the kernel) or 'translate' (splice, then\n"
-		"                             a TC program rewrites each segment for the other\n"
-		"                             peer: see faithd(8))\n"
+		"      --datapath PATH        how bytes move: 'translate' (the default: splice,\n"
+		"                             then a TC program rewrites each segment for the\n"
+		"                             other peer, see faithd(8); where it cannot load,\n"
+		"                             faithd says so and uses splice), 'splice'\n"
+		"                             (splice() in the workers) or 'sockmap' (a BPF\n"
+		"                             sockmap program relays in the kernel)\n"
 		"      --translate-after BYTES  with 'translate': hand a connection to the TC\n"
 		"                             program once it has moved this many bytes\n"
 		"                             (default 1048576)\n"
@@ -206,6 +207,7 @@ static int parse_args(struct faithd_opts *o, int argc, char **argv)
 			o->pin_dir = optarg;
 			break;
 		case 'D':
+			o->datapath_chosen = true;
 			if (!strcmp(optarg, "splice"))
 				o->datapath = DATAPATH_SPLICE;
 			else if (!strcmp(optarg, "sockmap"))
@@ -293,6 +295,7 @@ int main(int argc, char **argv)
 		.connect_timeout_ms = 10000,
 		.idle_timeout_s = 3600,
 		.grace_s = 10,
+		.datapath = DATAPATH_TRANSLATE,
 		.translate_after = 1 << 20,
 	};
 	long cpus = usable_cpus();

@@ -223,13 +223,14 @@ static int check_lookup(int prefixes_fd, const char *user)
 	return -errno;
 }
 
-/* After setuid() with PR_SET_KEEPCAPS: CAP_NET_ADMIN alone, effective. */
-static int keep_net_admin(void)
+/* After setuid() with PR_SET_KEEPCAPS: these capabilities (of the first
+ * 32) alone, effective and permitted. */
+static int set_caps(__u32 caps)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = { { 0 } };
 
-	data[0].effective = data[0].permitted = 1u << CAP_NET_ADMIN;
+	data[0].effective = data[0].permitted = caps;
 	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
 }
 
@@ -246,7 +247,7 @@ static int drop_privileges(const char *user, int prefixes_fd, bool keep_net_admi
 		log_err("becoming user '%s': %s", user, strerror(errno));
 		return -errno;
 	}
-	if (keep_net_admin_cap && keep_net_admin()) {
+	if (keep_net_admin_cap && set_caps(1u << CAP_NET_ADMIN)) {
 		log_err("keeping CAP_NET_ADMIN as user '%s': %s", user, strerror(errno));
 		return -errno;
 	}
@@ -381,9 +382,34 @@ static int supervise(struct faithd_ctx *ctx, int sigfd)
 	return 0;
 }
 
+/*
+ * The translate data path cannot run (why).  Asked for with --datapath, that
+ * is an error; as the default, faithd says so and relays with splice.
+ */
+static int xlate_unavailable(struct faithd_ctx *ctx, const char *why)
+{
+	struct faithd_opts *o = ctx->opts;
+
+	xlate_unload(ctx->xlate);
+	ctx->xlate = NULL;
+	if (o->datapath_chosen) {
+		log_err("--datapath translate: %s; use --datapath splice", why);
+		return -EPERM;
+	}
+	log_warn("datapath translate unavailable: %s; relaying with splice", why);
+	o->datapath = DATAPATH_SPLICE;
+	/* Workers kept CAP_NET_ADMIN for translate only. */
+	if (*o->user && geteuid() != 0 && set_caps(0)) {
+		log_err("dropping CAP_NET_ADMIN: %s", strerror(errno));
+		return -EPERM;
+	}
+	return 0;
+}
+
 static int setup(struct faithd_ctx *ctx)
 {
 	struct faithd_opts *o = ctx->opts;
+	char why[256];
 
 	raise_nofile();
 	for (unsigned i = 0; i < o->nservices; i++)
@@ -398,7 +424,8 @@ static int setup(struct faithd_ctx *ctx)
 		return -ENOENT;
 	if (o->datapath == DATAPATH_SOCKMAP && sockmap_load(&ctx->sockmap))
 		return -EPERM;
-	if (o->datapath == DATAPATH_TRANSLATE && xlate_load(&ctx->xlate))
+	if (o->datapath == DATAPATH_TRANSLATE && xlate_load(&ctx->xlate, why, sizeof(why)) &&
+	    xlate_unavailable(ctx, why))
 		return -EPERM;
 	ctx->limits = limits_create(o->max_conns, o->max_per_source);
 	if (!ctx->limits) {
@@ -417,6 +444,7 @@ static int setup(struct faithd_ctx *ctx)
 int faithd_run(struct faithd_opts *o)
 {
 	struct faithd_ctx ctx = { .opts = o, .prefixes_fd = -1 };
+	char why[256];
 	struct passwd *pw;
 	sigset_t set;
 	int sigfd, ret = 1;
@@ -442,7 +470,8 @@ int faithd_run(struct faithd_opts *o)
 		goto out;
 	if (ctx.sockmap && sockmap_check(ctx.sockmap, *o->user ? o->user : "root"))
 		goto out;
-	if (ctx.xlate && xlate_check(ctx.xlate, *o->user ? o->user : "root"))
+	if (ctx.xlate && xlate_check(ctx.xlate, *o->user ? o->user : "root", why, sizeof(why)) &&
+	    xlate_unavailable(&ctx, why))
 		goto out;
 	for (unsigned i = 0; i < o->workers; i++)
 		workers[i] = spawn(&ctx, i);

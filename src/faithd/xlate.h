@@ -3,6 +3,7 @@
 #ifndef FAITHD_XLATE_H
 #define FAITHD_XLATE_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #define XL_MAX_IFACES	256
@@ -15,12 +16,13 @@ struct faithd_xlate {
 	int links[XL_MAX_IFACES];	/* tcx ingress links: gone with faithd */
 };
 
-/* Load the program and attach it at TC ingress (tcx) of every interface
- * but loopback; 0 or -errno, with the reason logged. */
-int xlate_load(struct faithd_xlate **out);
+/* Load the program and attach it at TC ingress (tcx) of every Ethernet
+ * interface; 0 or -errno, with the reason in why (the caller logs it: an
+ * error, or a warning when it falls back to splice). */
+int xlate_load(struct faithd_xlate **out, char *why, size_t len);
 /* After dropping privileges: can workers still update the map and freeze
- * sockets (TCP_REPAIR needs CAP_NET_ADMIN)? */
-int xlate_check(const struct faithd_xlate *xl, const char *user);
+ * sockets (TCP_REPAIR needs CAP_NET_ADMIN)?  0, or -errno and why. */
+int xlate_check(const struct faithd_xlate *xl, const char *user, char *why, size_t len);
 void xlate_unload(struct faithd_xlate *xl);
 /* A worker is gone (its frozen sockets with it): drop its entries. */
 void xlate_sweep(struct faithd_xlate *xl, pid_t pid);

@@ -47,31 +47,33 @@ static bool is_ethernet(const char *name)
 	return ether;
 }
 
-static int attach_all(struct faithd_xlate *xl)
+static int attach_all(struct faithd_xlate *xl, char *why, size_t len)
 {
 	int prog = bpf_program__fd(xl->skel->progs.faithd_xlate);
 	struct if_nameindex *ifs = if_nameindex(), *i;
 	char names[256] = "";
 	int err = 0;
 
-	if (!ifs)
-		return -errno;
+	if (!ifs) {
+		err = -errno;
+		snprintf(why, len, "listing the interfaces: %s", strerror(-err));
+		return err;
+	}
 	for (i = ifs; i->if_index && !err; i++) {
 		int link;
 
 		if (!is_ethernet(i->if_name))
 			continue;
 		if (xl->nlinks == XL_MAX_IFACES) {
-			log_err("--datapath translate: more than %d interfaces", XL_MAX_IFACES);
+			snprintf(why, len, "more than %d interfaces", XL_MAX_IFACES);
 			err = -E2BIG;
 			break;
 		}
 		link = bpf_link_create(prog, i->if_index, XL_BPF_TCX_INGRESS, NULL);
 		if (link < 0) {
 			err = -errno;
-			log_err("--datapath translate: attaching to %s (tcx ingress): %s (it needs "
-				"Linux 6.6 or later); use --datapath splice",
-				i->if_name, strerror(-err));
+			snprintf(why, len, "attaching to %s (tcx ingress): %s (it needs "
+				 "Linux 6.6 or later)", i->if_name, strerror(-err));
 			break;
 		}
 		xl->links[xl->nlinks++] = link;
@@ -84,26 +86,28 @@ static int attach_all(struct faithd_xlate *xl)
 	return err;
 }
 
-int xlate_load(struct faithd_xlate **out)
+int xlate_load(struct faithd_xlate **out, char *why, size_t len)
 {
 	struct faithd_xlate *xl = calloc(1, sizeof(*xl));
 	int err;
 
-	if (!xl)
+	if (!xl) {
+		snprintf(why, len, "%s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	libbpf_set_print(NULL);
 	xl->skel = faithd_xlate_bpf__open_and_load();
 	if (!xl->skel) {
 		err = -errno;
-		log_err("--datapath translate: loading its BPF program failed: %s (it needs "
-			"CAP_BPF and CAP_NET_ADMIN); use --datapath splice", strerror(-err));
+		snprintf(why, len, "loading its BPF program failed: %s (it needs CAP_BPF "
+			 "and CAP_NET_ADMIN)", strerror(-err));
 		free(xl);
 		return err;
 	}
 	xl->flows_fd = bpf_map__fd(xl->skel->maps.flows);
 	/* .bss is mapped shared: the workers forked later update it too. */
 	xl->nconns = &xl->skel->bss->nconns;
-	err = attach_all(xl);
+	err = attach_all(xl, why, len);
 	if (err) {
 		xlate_unload(xl);
 		return err;
@@ -112,23 +116,24 @@ int xlate_load(struct faithd_xlate **out)
 	return 0;
 }
 
-int xlate_check(const struct faithd_xlate *xl, const char *user)
+int xlate_check(const struct faithd_xlate *xl, const char *user, char *why, size_t len)
 {
 	struct faithd_xl_key key = { .pad = ~0u };
 	struct faithd_xl_flow v = { 0 };
 	int fd, on = 1, off = 0, err = 0;
 
 	if (bpf_map_update_elem(xl->flows_fd, &key, &v, BPF_ANY)) {
-		log_err("--datapath translate: as user '%s', updating its map fails: %s; "
-			"run faithd with --user '' or use --datapath splice", user, strerror(errno));
-		return -errno;
+		err = -errno;
+		snprintf(why, len, "as user '%s', updating its map fails: %s (run faithd "
+			 "with --user '')", user, strerror(-err));
+		return err;
 	}
 	bpf_map_delete_elem(xl->flows_fd, &key);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on))) {
 		err = -errno;
-		log_err("--datapath translate: as user '%s', freezing a socket (TCP_REPAIR) "
-			"fails: %s; it needs CAP_NET_ADMIN", user, strerror(-err));
+		snprintf(why, len, "as user '%s', freezing a socket (TCP_REPAIR) fails: %s "
+			 "(it needs CAP_NET_ADMIN)", user, strerror(-err));
 	} else {
 		setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off));
 	}

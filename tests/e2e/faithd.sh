@@ -57,6 +57,11 @@ check "50 MB each way through faithd, byte-exact" \
 	C "$BYTES" send 64:ff9b::c000:202 7001 $M50 $M50 --timeout 60
 check "50 MB log line: 52428800+ bytes each way" \
 	wait_for "$FAITHD_LOG" "-> 192\.0\.2\.2:7001: closed; 5242882[0-9] bytes to server, 5242880[0-9] to client"
+case " ${FAITHD_ARGS:-} " in
+*" --datapath "*) ;;
+*)	check "... handed to the translating program on the way (the default data path)" \
+		grep -qE "debug: fd [0-9]+: handed off after [0-9]+ \+ [0-9]+ bytes" "$FAITHD_LOG" ;;
+esac
 check "half-close: the client shuts down writing and still gets the whole reply" \
 	C "$BYTES" send 64:ff9b::c000:202 7002 100000 3000000 --half-close
 

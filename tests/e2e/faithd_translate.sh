@@ -1,6 +1,7 @@
 #!/bin/bash
-# faithd --datapath translate: the relay tests of faithd.sh and faithd_load.sh
-# with connections handed off after 64 KiB; then connections that go on
+# faithd --datapath translate, the default: the relay tests of faithd.sh and
+# faithd_load.sh with connections handed off after 64 KiB; the fall-back to
+# splice where the program cannot load; then connections that go on
 # after the hand-off: 50 MB each way with exact byte counts and the router's
 # sockets bypassed, half-close, resets both ways, the idle timeout, clients
 # without window scaling and SACK, a client without timestamps (not handed
@@ -9,7 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 E2E=$(dirname "$0")
-ARGS=(--datapath translate --translate-after 65536)
+# No --datapath: translate is the default.
+ARGS=(--translate-after 65536)
 
 expect 2 "--datapath with a bad value is a usage error" "$FAITHD" --datapath pipes all
 said "--datapath: 'pipes': 'splice', 'sockmap' or 'translate'" "... saying what it takes"
@@ -31,9 +33,36 @@ nsenter --net="/run/netns/$NS_S" python3 "$E2E/xlate.py" serve 192.0.2.2 7020 "$
 PIDS+=("$!")
 wait_for "$TMP/xlate.out" '^ready' || sed 's/^/#   /' "$TMP/xlate.out"
 
+# Without CAP_BPF (and CAP_SYS_ADMIN, which stands in for it) the program
+# cannot be loaded: asked for by name, faithd does not start; as the
+# default, it says why and relays with splice.
+if command -v capsh >/dev/null; then
+	# nsenter, capsh and bash -c each exec the next: $! is faithd.
+	nobpf=(nsenter --net="/run/netns/$NS_R" capsh --drop=cap_bpf,cap_sys_admin,cap_perfmon --)
+	expect 1 "--datapath translate without CAP_BPF: faithd does not start" \
+		"${nobpf[@]}" -c "exec $FAITHD -F --datapath translate -f $TMP/faithd.conf -w 1 all"
+	said "error: --datapath translate: loading its BPF program failed: .*\(it needs CAP_BPF and CAP_NET_ADMIN\); use --datapath splice" \
+		"... and says why"
+	"${nobpf[@]}" -c "exec $FAITHD -F -d -f $TMP/faithd.conf -w 1 all" >"$TMP/fallback.log" 2>&1 &
+	fallback=$!
+	PIDS+=("$fallback")
+	check "the default without CAP_BPF: faithd starts, relaying with splice" \
+		wait_for "$TMP/fallback.log" "info: ready: .*datapath splice" 150
+	check "... and says why, once" test "$(grep -c "warning: datapath translate unavailable: loading its BPF program failed: .*; relaying with splice" "$TMP/fallback.log")" = 1
+	check "... 4 MiB each way, byte-exact" \
+		C "$BYTES" send 64:ff9b::c000:202 7001 $((4 << 20)) $((4 << 20)) --timeout 20
+	check "... not handed off" wait_for "$TMP/fallback.log" "closed; 4194328 bytes to server, 4194305 to client"
+	check_fail "... (no hand-off in the log)" grep -q "handed off" "$TMP/fallback.log"
+	kill -TERM "$fallback"
+	check "... and it stops cleanly" wait "$fallback"
+else
+	echo "skip - the fall-back to splice: capsh is not installed"
+fi
+
 start_faithd -f "$TMP/faithd.conf" -w 1 -i 3 "${ARGS[@]}" all
 check "the log says where the program runs" grep -q "translate: on eth0, eth1" "$FAITHD_LOG"
-check "workers run as nobody" grep -q "running as nobody, datapath translate" "$FAITHD_LOG"
+check "workers run as nobody, datapath translate (the default)" \
+	grep -q "running as nobody, datapath translate" "$FAITHD_LOG"
 
 # The id of faithd's `flows` map: the hash map with 40-byte keys among the
 # descriptors of faithd's master (this faithd's, whatever else runs).
