@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -234,7 +235,10 @@ static int set_caps(__u32 caps)
 	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
 }
 
-/* keep_net_admin: --datapath translate freezes sockets (TCP_REPAIR). */
+/* Did drop_privileges() keep CAP_NET_ADMIN (a fall-back to splice drops it)? */
+static bool kept_net_admin;
+
+/* keep_net_admin_cap: --datapath translate freezes sockets (TCP_REPAIR). */
 static int drop_privileges(const char *user, int prefixes_fd, bool keep_net_admin_cap)
 {
 	if (!*user || geteuid() != 0)
@@ -251,6 +255,7 @@ static int drop_privileges(const char *user, int prefixes_fd, bool keep_net_admi
 		log_err("keeping CAP_NET_ADMIN as user '%s': %s", user, strerror(errno));
 		return -errno;
 	}
+	kept_net_admin = keep_net_admin_cap;
 	return check_lookup(prefixes_fd, user);
 }
 
@@ -350,12 +355,21 @@ static void on_hup(struct faithd_ctx *ctx)
 static int supervise(struct faithd_ctx *ctx, int sigfd)
 {
 	struct faithd_opts *o = ctx->opts;
+	/* Signals, and interfaces coming and going (translate: -1 otherwise). */
+	struct pollfd pfd[2] = {
+		{ .fd = sigfd, .events = POLLIN },
+		{ .fd = xlate_links_fd(ctx->xlate), .events = POLLIN },
+	};
 	bool stopping = false;
 
 	while (!stopping || live_workers(o)) {
 		struct signalfd_siginfo si;
 
-		if (read(sigfd, &si, sizeof(si)) != sizeof(si))
+		if (poll(pfd, 2, -1) < 0)
+			continue;
+		if (pfd[1].revents)
+			xlate_links_changed(ctx->xlate);
+		if (!(pfd[0].revents & POLLIN) || read(sigfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		switch (si.ssi_signo) {
 		case SIGCHLD:
@@ -399,7 +413,7 @@ static int xlate_unavailable(struct faithd_ctx *ctx, const char *why)
 	log_warn("datapath translate unavailable: %s; relaying with splice", why);
 	o->datapath = DATAPATH_SPLICE;
 	/* Workers kept CAP_NET_ADMIN for translate only. */
-	if (*o->user && geteuid() != 0 && set_caps(0)) {
+	if (kept_net_admin && set_caps(0)) {
 		log_err("dropping CAP_NET_ADMIN: %s", strerror(errno));
 		return -EPERM;
 	}

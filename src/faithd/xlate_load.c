@@ -2,19 +2,16 @@
 /*
  * faithd --datapath translate, the master's part: load the program of
  * bpf/faithd_xlate.bpf.c and attach it at TC ingress of the router's
- * interfaces.  tcx links (Linux 6.6): they run before faith's clsact
- * classifier, and they go away with faithd's last descriptor of them, so
- * that a faithd killed with SIGKILL leaves no program behind.  The hand-off
- * itself is xlate.c.
+ * interfaces (xlate_links.c).  tcx links (Linux 6.6): they run before
+ * faith's clsact classifier, and they go away with faithd's last descriptor
+ * of them, so that a faithd killed with SIGKILL leaves no program behind.
+ * The hand-off itself is xlate.c.
  */
 #include <errno.h>
-#include <net/if.h>
-#include <net/if_arp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -27,65 +24,6 @@
 #include "faithd/xlate.h"
 #include "faithd/xlate_maps.h"
 
-/* Not in the UAPI headers of older distributions; Linux 6.6's values. */
-#define XL_BPF_TCX_INGRESS	46
-
-/* The program parses Ethernet frames: loopback, tunnels and other links
- * without an Ethernet header are left alone. */
-static bool is_ethernet(const char *name)
-{
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool ether = false;
-
-	if (fd < 0)
-		return false;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (!ioctl(fd, SIOCGIFHWADDR, &ifr))
-		ether = ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER;
-	close(fd);
-	return ether;
-}
-
-static int attach_all(struct faithd_xlate *xl, char *why, size_t len)
-{
-	int prog = bpf_program__fd(xl->skel->progs.faithd_xlate);
-	struct if_nameindex *ifs = if_nameindex(), *i;
-	char names[256] = "";
-	int err = 0;
-
-	if (!ifs) {
-		err = -errno;
-		snprintf(why, len, "listing the interfaces: %s", strerror(-err));
-		return err;
-	}
-	for (i = ifs; i->if_index && !err; i++) {
-		int link;
-
-		if (!is_ethernet(i->if_name))
-			continue;
-		if (xl->nlinks == XL_MAX_IFACES) {
-			snprintf(why, len, "more than %d interfaces", XL_MAX_IFACES);
-			err = -E2BIG;
-			break;
-		}
-		link = bpf_link_create(prog, i->if_index, XL_BPF_TCX_INGRESS, NULL);
-		if (link < 0) {
-			err = -errno;
-			snprintf(why, len, "attaching to %s (tcx ingress): %s (it needs "
-				 "Linux 6.6 or later)", i->if_name, strerror(-err));
-			break;
-		}
-		xl->links[xl->nlinks++] = link;
-		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
-			 *names ? ", " : "", i->if_name);
-	}
-	if_freenameindex(ifs);
-	if (!err)
-		log_info("--datapath translate: on %s", *names ? names : "no interface");
-	return err;
-}
-
 int xlate_load(struct faithd_xlate **out, char *why, size_t len)
 {
 	struct faithd_xlate *xl = calloc(1, sizeof(*xl));
@@ -95,6 +33,7 @@ int xlate_load(struct faithd_xlate **out, char *why, size_t len)
 		snprintf(why, len, "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
+	xl->links_nl = -1;
 	libbpf_set_print(NULL);
 	xl->skel = faithd_xlate_bpf__open_and_load();
 	if (!xl->skel) {
@@ -107,7 +46,7 @@ int xlate_load(struct faithd_xlate **out, char *why, size_t len)
 	xl->flows_fd = bpf_map__fd(xl->skel->maps.flows);
 	/* .bss is mapped shared: the workers forked later update it too. */
 	xl->nconns = &xl->skel->bss->nconns;
-	err = attach_all(xl, why, len);
+	err = xlate_links_attach(xl, why, len);
 	if (err) {
 		xlate_unload(xl);
 		return err;
@@ -195,8 +134,7 @@ void xlate_unload(struct faithd_xlate *xl)
 {
 	if (!xl)
 		return;
-	for (unsigned i = 0; i < xl->nlinks; i++)
-		close(xl->links[i]);
+	xlate_links_close(xl);
 	faithd_xlate_bpf__destroy(xl->skel);
 	free(xl);
 }

@@ -25,7 +25,7 @@ topo_up
 server_up
 faith_up 64:ff9b::/96 || { notok "faithd: set up faith"; finish; exit 1; }
 printf '%s permit %s\n' 2001:db8:1::/64 192.0.2.0/24 2001:db8:3::/64 192.0.2.0/24 \
-	2001:db8:1::/64 198.51.100.0/24 >"$TMP/faithd.conf"
+	2001:db8:4::/64 192.0.2.0/24 2001:db8:1::/64 198.51.100.0/24 >"$TMP/faithd.conf"
 chmod 755 "$TMP"
 bytes_serve 7001
 nsenter --net="/run/netns/$NS_S" python3 "$E2E/xlate.py" serve 192.0.2.2 7020 "$TMP/xlate.log" \
@@ -53,6 +53,8 @@ if command -v capsh >/dev/null; then
 		C "$BYTES" send 64:ff9b::c000:202 7001 $((4 << 20)) $((4 << 20)) --timeout 20
 	check "... not handed off" wait_for "$TMP/fallback.log" "closed; 4194328 bytes to server, 4194305 to client"
 	check_fail "... (no hand-off in the log)" grep -q "handed off" "$TMP/fallback.log"
+	check "... its worker holds no capability" \
+		grep -q "^CapEff:[[:space:]]*0000000000000000$" "/proc/$(pgrep -P "$fallback" | head -1)/status"
 	kill -TERM "$fallback"
 	check "... and it stops cleanly" wait "$fallback"
 else
@@ -63,6 +65,8 @@ start_faithd -f "$TMP/faithd.conf" -w 1 -i 3 "${ARGS[@]}" all
 check "the log says where the program runs" grep -q "translate: on eth0, eth1" "$FAITHD_LOG"
 check "workers run as nobody, datapath translate (the default)" \
 	grep -q "running as nobody, datapath translate" "$FAITHD_LOG"
+check "... the worker holds CAP_NET_ADMIN alone (for TCP_REPAIR)" \
+	grep -q "^CapEff:[[:space:]]*0000000000001000$" "/proc/$(faithd_workers | head -1)/status"
 
 # The id of faithd's `flows` map: the hash map with 40-byte keys among the
 # descriptors of faithd's master (this faithd's, whatever else runs).
@@ -298,6 +302,36 @@ check "... the server's router sent fragmentation needed ($(( $(frag_out) - frag
 	test "$(frag_out)" -gt "$frag0"
 check "... and the client learned the IPv6 path MTU from it: 1320" \
 	sh -c "nsenter --net=/run/netns/$NS_C ip -6 route get 64:ff9b::c633:6402 | grep -q 'mtu 1320'"
+
+# An interface that appears while faithd runs gets the program too (the
+# master listens to link notifications), and one that goes away has its
+# link closed: a client behind a new router interface, eth2, is handed off.
+NS_C3=$ID-c3
+trap 'ip netns del "$NS_C2" 2>/dev/null; ip netns del "$NS_S2" 2>/dev/null;
+	ip netns del "$NS_C3" 2>/dev/null; cleanup' EXIT
+C3() { nsenter --net="/run/netns/$NS_C3" "$@"; }
+# The tcx links among faithd's master's descriptors.
+tcx_links() { grep -lP '^link_type:\ttcx$' /proc/"$FAITHD_PID"/fdinfo/* 2>/dev/null | wc -l; }
+check "faithd holds a tcx link per Ethernet interface: 2" test "$(tcx_links)" = 2
+ip netns add "$NS_C3" &&
+ip link add eth2 netns "$NS_R" type veth peer name eth0 netns "$NS_C3" &&
+ip -n "$NS_R" addr add 2001:db8:4::1/64 dev eth2 nodad &&
+ip -n "$NS_C3" addr add 2001:db8:4::2/64 dev eth0 nodad &&
+ip -n "$NS_R" link set eth2 up && ip -n "$NS_C3" link set eth0 up &&
+ip -n "$NS_C3" route add default via 2001:db8:4::1 &&
+faith attach eth2 >/dev/null ||
+	notok "set up a client behind a new router interface"
+check "a new interface: the master attaches the program to it" \
+	wait_for "$FAITHD_LOG" "translate: now also on eth2"
+check "... 3 tcx links" test "$(tcx_links)" = 3
+n=$(handoffs)
+check "... a client behind it: 20 MB each way, byte-exact" \
+	C3 "$BYTES" send 64:ff9b::c000:202 7001 $((20 << 20)) $((20 << 20)) --timeout 30
+check "... handed off" test "$(handoffs)" -gt "$n"
+faith detach eth2 >/dev/null
+ip netns del "$NS_C3"
+for _ in $(seq 50); do [ "$(tcx_links)" = 2 ] && break; sleep 0.1; done
+check "the interface deleted: faithd closes its link (2 left)" test "$(tcx_links)" = 2
 
 # A worker killed with handed-off connections: the kernel closes its
 # frozen sockets, the master drops their entries.  (The connections before
