@@ -243,16 +243,21 @@ static int drop_privileges(const char *user, int prefixes_fd, bool keep_net_admi
 {
 	if (!*user || geteuid() != 0)
 		return 0;
-	if (keep_net_admin_cap && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
-		log_err("keeping CAP_NET_ADMIN: %s", strerror(errno));
-		return -errno;
-	}
+	/* Where CAP_NET_ADMIN cannot be kept (faithd lacks it), it is not:
+	 * xlate_check() then finds TCP_REPAIR refused, and faithd falls back
+	 * to splice, or stops if translate was asked for by name. */
+	if (keep_net_admin_cap && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		keep_net_admin_cap = false;
 	if (setgroups(0, NULL) < 0 || setgid(run_gid) < 0 || setuid(run_uid) < 0) {
 		log_err("becoming user '%s': %s", user, strerror(errno));
 		return -errno;
 	}
-	if (keep_net_admin_cap && set_caps(1u << CAP_NET_ADMIN)) {
-		log_err("keeping CAP_NET_ADMIN as user '%s': %s", user, strerror(errno));
+	/* PR_SET_KEEPCAPS kept all of root's permitted set: all but
+	 * CAP_NET_ADMIN go, or all of them. */
+	if (keep_net_admin_cap && set_caps(1u << CAP_NET_ADMIN))
+		keep_net_admin_cap = false;
+	if (!keep_net_admin_cap && set_caps(0)) {
+		log_err("dropping capabilities as user '%s': %s", user, strerror(errno));
 		return -errno;
 	}
 	kept_net_admin = keep_net_admin_cap;

@@ -3,10 +3,11 @@
 #ifndef FAITHD_XLATE_H
 #define FAITHD_XLATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
-#define XL_MAX_IFACES	256
+#define XL_MAX_IFACES	1024
 
 struct faithd_xlate {
 	struct faithd_xlate_bpf *skel;
@@ -16,6 +17,7 @@ struct faithd_xlate {
 	int links[XL_MAX_IFACES];	/* tcx ingress links: gone with faithd */
 	unsigned link_ifindex[XL_MAX_IFACES];	/* links[i]'s interface */
 	int links_nl;		/* netlink: link notifications; -1 */
+	bool full_logged;	/* "more than XL_MAX_IFACES" said once */
 };
 
 /* Load the program and attach it at TC ingress (tcx) of every Ethernet

@@ -5,8 +5,9 @@
  * that appear while faithd runs (a VLAN, a PPP session's Ethernet, a
  * replaced card): the master listens to the kernel's link notifications
  * and, on any, looks at the interfaces again.  A link whose interface went
- * away is closed (the kernel detached it already).  Without a link on its
- * interface a connection is never handed off: it stays with splice.
+ * away (deleted, or moved to another namespace) is detached and closed.
+ * Without a link on its interface a connection is never handed off: it
+ * stays with splice.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -80,7 +81,8 @@ static int attach_one(struct faithd_xlate *xl, const struct if_nameindex *i,
 /*
  * Attach to every Ethernet interface not attached yet, their names added to
  * names.  at_start: stop at the first failure (faithd then does not start,
- * or falls back to splice); later, go on with the other interfaces.
+ * or falls back to splice); later, log it and go on with the others.
+ * Interfaces past XL_MAX_IFACES get no program: said once, not fatal.
  */
 static int attach_new(struct faithd_xlate *xl, bool at_start, char *names, size_t nlen,
 		      char *why, size_t len)
@@ -91,6 +93,8 @@ static int attach_new(struct faithd_xlate *xl, bool at_start, char *names, size_
 	if (!ifs) {
 		err = -errno;
 		snprintf(why, len, "listing the interfaces: %s", strerror(-err));
+		if (!at_start)
+			log_err("--datapath translate: %s", why);
 		return err;
 	}
 	for (i = ifs; i->if_index; i++) {
@@ -104,27 +108,41 @@ static int attach_new(struct faithd_xlate *xl, bool at_start, char *names, size_
 				 *names ? ", " : "", i->if_name);
 			continue;
 		}
-		err = e;
-		if (!at_start)
-			log_err("--datapath translate: %s; its connections stay with splice", why);
-		if (at_start || e == -E2BIG)
+		if (e == -E2BIG) {
+			if (!xl->full_logged)
+				log_warn("--datapath translate: %s: it and the next get no "
+					 "program, their connections stay with splice", why);
+			xl->full_logged = true;
 			break;
+		}
+		err = e;
+		if (at_start)
+			break;
+		log_err("--datapath translate: %s; its connections stay with splice", why);
 	}
 	if_freenameindex(ifs);
 	return err;
 }
 
-/* Close the links of interfaces that are gone. */
+/*
+ * Detach and close the links of interfaces that are gone.  Detached, not
+ * only closed: the workers hold copies of the links made before they were
+ * forked, and a link to an interface moved to another namespace stays
+ * attached there as long as any copy is open.
+ */
 static void drop_gone(struct faithd_xlate *xl)
 {
 	char name[IF_NAMESIZE];
 
 	for (unsigned i = 0; i < xl->nlinks;) {
-		if (if_indextoname(xl->link_ifindex[i], name)) {
+		if (if_indextoname(xl->link_ifindex[i], name) ||
+		    (errno != ENXIO && errno != ENODEV)) {
 			i++;
 			continue;
 		}
+		bpf_link_detach(xl->links[i]);
 		close(xl->links[i]);
+		xl->full_logged = false;
 		xl->nlinks--;
 		xl->links[i] = xl->links[xl->nlinks];
 		xl->link_ifindex[i] = xl->link_ifindex[xl->nlinks];

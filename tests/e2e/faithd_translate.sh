@@ -57,6 +57,27 @@ if command -v capsh >/dev/null; then
 		grep -q "^CapEff:[[:space:]]*0000000000000000$" "/proc/$(pgrep -P "$fallback" | head -1)/status"
 	kill -TERM "$fallback"
 	check "... and it stops cleanly" wait "$fallback"
+
+	# Without CAP_NET_ADMIN the program loads (CAP_SYS_ADMIN will do) but
+	# the workers could not freeze sockets: found after dropping privileges.
+	noadm=(nsenter --net="/run/netns/$NS_R" capsh --drop=cap_net_admin --)
+	expect 1 "--datapath translate without CAP_NET_ADMIN: faithd does not start" \
+		"${noadm[@]}" -c "exec $FAITHD -F --datapath translate -f $TMP/faithd.conf -w 1 all"
+	said "error: --datapath translate: as user 'nobody', freezing a socket \(TCP_REPAIR\) fails: .*; use --datapath splice" \
+		"... and says why"
+	"${noadm[@]}" -c "exec $FAITHD -F -d -f $TMP/faithd.conf -w 1 all" >"$TMP/fallback2.log" 2>&1 &
+	fallback=$!
+	PIDS+=("$fallback")
+	check "the default without CAP_NET_ADMIN: faithd starts, relaying with splice" \
+		wait_for "$TMP/fallback2.log" "info: ready: .*datapath splice" 150
+	check "... and says why" grep -q "warning: datapath translate unavailable: as user 'nobody', freezing a socket (TCP_REPAIR) fails" "$TMP/fallback2.log"
+	check "... no program left attached: the links are closed" test "$(grep -lP '^link_type:\ttcx$' /proc/"$fallback"/fdinfo/* 2>/dev/null | wc -l)" = 0
+	check "... its worker holds no capability" \
+		grep -q "^CapEff:[[:space:]]*0000000000000000$" "/proc/$(pgrep -P "$fallback" | head -1)/status"
+	check "... 4 MiB each way, byte-exact" \
+		C "$BYTES" send 64:ff9b::c000:202 7001 $((4 << 20)) $((4 << 20)) --timeout 20
+	kill -TERM "$fallback"
+	check "... and it stops cleanly" wait "$fallback"
 else
 	echo "skip - the fall-back to splice: capsh is not installed"
 fi
@@ -328,10 +349,32 @@ n=$(handoffs)
 check "... a client behind it: 20 MB each way, byte-exact" \
 	C3 "$BYTES" send 64:ff9b::c000:202 7001 $((20 << 20)) $((20 << 20)) --timeout 30
 check "... handed off" test "$(handoffs)" -gt "$n"
+# A worker forked now holds a copy of eth2's link: moved to another
+# namespace, eth2 must lose the program all the same (a link stays
+# attached while any copy of it is open, unless detached).
+# The interfaces of the tcx links a process holds, attached ones only.
+tcx_ifindexes() {
+	awk '/^link_type:/ { tcx = $2 == "tcx" } tcx && /^ifindex:/ && $2 != 0 { print $2 }' \
+		/proc/"$1"/fdinfo/* 2>/dev/null | sort -n | tr '\n' ' '
+}
+# (nsenter leaves /sys as it was: ask ip for the router's indexes.)
+ifindex() { ip -n "$NS_R" -o link show dev "$1" | cut -d: -f1; }
+eth2=$(ifindex eth2)
+worker=$(faithd_workers)
+kill -KILL "$worker"
+wait_for "$FAITHD_LOG" "worker 0 \(pid $worker\) died of signal 9; restarting it" >/dev/null
+for _ in $(seq 50); do [ -n "$(faithd_workers)" ] && break; sleep 0.1; done
+worker=$(faithd_workers)
+check "... a worker forked since holds eth2's link too" \
+	grep -qw "$eth2" <<<"$(tcx_ifindexes "$worker")"
 faith detach eth2 >/dev/null
-ip netns del "$NS_C3"
+ip -n "$NS_R" link set eth2 netns "$NS_C3"
 for _ in $(seq 50); do [ "$(tcx_links)" = 2 ] && break; sleep 0.1; done
-check "the interface deleted: faithd closes its link (2 left)" test "$(tcx_links)" = 2
+check "eth2 moved to another namespace: faithd closes its link (2 left)" test "$(tcx_links)" = 2
+want=$(for d in eth0 eth1; do ifindex $d; done | sort -n | tr '\n' ' ')
+check "... and detaches it: the worker's copies hold eth0 and eth1 only ($want)" \
+	test "$(tcx_ifindexes "$worker")" = "$want"
+ip netns del "$NS_C3"
 
 # A worker killed with handed-off connections: the kernel closes its
 # frozen sockets, the master drops their entries.  (The connections before
