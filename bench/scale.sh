@@ -71,7 +71,7 @@ report() {
 	echo "# faithd scale test"
 	echo
 	echo "- $(date -u +%Y-%m-%dT%H:%MZ), Linux $(uname -r), $(nproc) CPUs"
-	echo "- faithd -w $WORKERS; $PROCS client processes x $PER connections, $PROCS server ports"
+	echo "- faithd -w $WORKERS ($(grep -o 'datapath [a-z]*' "$FAITHD_LOG" | head -1), the default); $PROCS client processes x $PER connections, $PROCS server ports"
 	echo
 	echo "| measure | value |"
 	echo "|---|---|"

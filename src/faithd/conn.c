@@ -100,7 +100,7 @@ static void log_conn(const struct conn *c, const char *how)
 void conn_finish(struct worker *w, struct conn *c, const char *how,
 		 bool reset_client, bool reset_server)
 {
-	if (c->sm.on || (w->ctx->sockmap && c->poll_ms))
+	if (w->ctx->sockmap && (c->sm.on || c->poll_ms))
 		sockmap_end(w, c);
 	if (w->ctx->xlate)
 		xlate_end(w, c);
@@ -442,10 +442,11 @@ static void connected(struct worker *w, struct conn *c, uint32_t events)
 
 void conn_event(struct worker *w, struct conn *c, enum conn_side side, uint32_t events)
 {
-	if (c->dead || c->xl.phase == XL_ON)	/* frozen: the program relays */
+	if (c->dead || (w->ctx->xlate && c->xl.phase == XL_ON))	/* frozen: the program relays */
 		return;
 	if (c->connected)
-		return c->sm.on ? sockmap_event(w, c) : relay(w, c, event_dirs(side, events));
+		return w->ctx->sockmap && c->sm.on ? sockmap_event(w, c) :
+						     relay(w, c, event_dirs(side, events));
 	/* Until then only the upstream socket is watched. */
 	connected(w, c, events);
 }
@@ -453,9 +454,9 @@ void conn_event(struct worker *w, struct conn *c, enum conn_side side, uint32_t 
 void conn_expire(struct worker *w, struct conn *c)
 {
 	/* The kernel moves the bytes: was it really idle? */
-	if (c->connected && c->sm.on && !sockmap_idle(w, c))
+	if (c->connected && w->ctx->sockmap && c->sm.on && !sockmap_idle(w, c))
 		return;
-	if (c->connected && c->xl.phase == XL_ON && !xlate_idle(w, c))
+	if (c->connected && w->ctx->xlate && c->xl.phase == XL_ON && !xlate_idle(w, c))
 		return;
 	conn_abort(w, c, c->connected ? "idle timeout" : "upstream connect timed out");
 }

@@ -108,8 +108,12 @@ struct conn {
 	uint32_t events[2];		/* the epoll interest set now */
 	struct evref ref[2];
 	struct half dir[2];		/* dir[SIDE_CLIENT]: client to server */
-	struct sm_conn sm;		/* --datapath sockmap only */
-	struct xl_conn xl;		/* --datapath translate only */
+	/* A worker runs one data path: test it (w->ctx->sockmap, ->xlate)
+	 * before reading either. */
+	union {
+		struct sm_conn sm;	/* --datapath sockmap only */
+		struct xl_conn xl;	/* --datapath translate only */
+	};
 	struct conn *poll_prev, *poll_next;	/* in the worker's polled list */
 	uint64_t poll_ms;		/* next look; 0: not in the list */
 	bool connected;
