@@ -171,7 +171,7 @@ check-valgrind: all $(TEST_BINS)
 	FAITHD_ARGS="--datapath sockmap" \
 	FAITHD_WRAP="valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
 		tests/run.sh tests/e2e/faithd.sh
-	FAITHD_ARGS="--translate-after 65536" \
+	FAITHD_ARGS="--datapath auto --translate-after 65536" \
 	FAITHD_WRAP="valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
 		tests/run.sh tests/e2e/faithd.sh
 

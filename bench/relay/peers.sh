@@ -87,7 +87,7 @@ faith_attach() {
 }
 peer_start_direct_attached() { faith_attach && TARGET=2001:db8:2::2; }
 
-# --- faith: TC classifier + sk_lookup + faithd (translate by default) -----
+# --- faith: TC classifier + sk_lookup + faithd (splice by default) --------
 # FAITHD_ARGS: extra faithd options for this case (e.g. a data path).
 faith_start() {
 	local name=$1; shift
@@ -109,8 +109,8 @@ peer_start_faith_sockmap() {
 	faith_start faith_sockmap --datapath sockmap --cpu-affinity auto ${FAITHD_ARGS:-}
 }
 # shellcheck disable=SC2086
-peer_start_faith_splice() {
-	faith_start faith_splice --datapath splice --cpu-affinity auto ${FAITHD_ARGS:-}
+peer_start_faith_translate() {
+	faith_start faith_translate --datapath translate --cpu-affinity auto ${FAITHD_ARGS:-}
 }
 
 # --- haproxy, TCP mode, splicing, 2 threads -------------------------------

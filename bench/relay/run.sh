@@ -59,9 +59,8 @@ if "$TOP/faithd" --help 2>&1 | grep -q sockmap; then
 else
 	SOCKMAP_NOTE="faith (sockmap) not run: this faithd's --help does not mention sockmap"
 fi
-# translate is the default ("faith"): splice, its fall-back, on its own.
-if "$TOP/faithd" --help 2>&1 | grep -q "'translate' (the default"; then
-	ALL_CASES="$ALL_CASES faith_splice"
+if "$TOP/faithd" --help 2>&1 | grep -q translate; then
+	ALL_CASES="$ALL_CASES faith_translate"
 fi
 CASES=${CASES:-$ALL_CASES}
 

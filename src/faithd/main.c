@@ -39,13 +39,14 @@ static void usage(FILE *out)
 		"  -g, --grace SEC            on SIGTERM, time to finish (default 10)\n"
 		"  -m, --max-conns N          connections at once, all workers (default 0: no limit)\n"
 		"  -M, --max-per-source N     connections at once per client address (default 0)\n"
-		"      --datapath PATH        how bytes move: 'translate' (the default: splice,\n"
-		"                             then a TC program rewrites each segment for the\n"
-		"                             other peer, see faithd(8); where it cannot load,\n"
-		"                             faithd says so and uses splice), 'splice'\n"
-		"                             (splice() in the workers) or 'sockmap' (a BPF\n"
-		"                             sockmap program relays in the kernel)\n"
-		"      --translate-after BYTES  with 'translate': hand a connection to the TC\n"
+		"      --datapath PATH        how bytes move: 'splice' (the default: splice()\n"
+		"                             in the workers), 'translate' (splice, then a TC\n"
+		"                             program rewrites each segment for the other peer:\n"
+		"                             see faithd(8) for its limits), 'auto' (translate\n"
+		"                             where it loads, else splice, saying why) or\n"
+		"                             'sockmap' (a BPF sockmap program relays in the\n"
+		"                             kernel)\n"
+		"      --translate-after BYTES  with 'translate' or 'auto': hand a connection to the TC\n"
 		"                             program once it has moved this many bytes\n"
 		"                             (default 1048576)\n"
 		"      --cpu-affinity MODE    'none' (the default): the scheduler places the\n"
@@ -207,15 +208,16 @@ static int parse_args(struct faithd_opts *o, int argc, char **argv)
 			o->pin_dir = optarg;
 			break;
 		case 'D':
-			o->datapath_chosen = true;
 			if (!strcmp(optarg, "splice"))
 				o->datapath = DATAPATH_SPLICE;
 			else if (!strcmp(optarg, "sockmap"))
 				o->datapath = DATAPATH_SOCKMAP;
 			else if (!strcmp(optarg, "translate"))
 				o->datapath = DATAPATH_TRANSLATE;
+			else if (!strcmp(optarg, "auto"))
+				o->datapath = DATAPATH_TRANSLATE, o->datapath_fallback = true;
 			else
-				err = bad("--datapath: '%s': 'splice', 'sockmap' or 'translate'",
+				err = bad("--datapath: '%s': 'splice', 'sockmap', 'translate' or 'auto'",
 					  optarg);
 			break;
 		case 'T':
@@ -295,7 +297,6 @@ int main(int argc, char **argv)
 		.connect_timeout_ms = 10000,
 		.idle_timeout_s = 3600,
 		.grace_s = 10,
-		.datapath = DATAPATH_TRANSLATE,
 		.translate_after = 1 << 20,
 	};
 	long cpus = usable_cpus();

@@ -402,8 +402,8 @@ static int supervise(struct faithd_ctx *ctx, int sigfd)
 }
 
 /*
- * The translate data path cannot run (why).  Asked for with --datapath, that
- * is an error; as the default, faithd says so and relays with splice.
+ * The translate data path cannot run (why).  With --datapath translate that
+ * is an error; with --datapath auto, faithd says so and relays with splice.
  */
 static int xlate_unavailable(struct faithd_ctx *ctx, const char *why)
 {
@@ -411,11 +411,11 @@ static int xlate_unavailable(struct faithd_ctx *ctx, const char *why)
 
 	xlate_unload(ctx->xlate);
 	ctx->xlate = NULL;
-	if (o->datapath_chosen) {
+	if (!o->datapath_fallback) {
 		log_err("--datapath translate: %s; use --datapath splice", why);
 		return -EPERM;
 	}
-	log_warn("datapath translate unavailable: %s; relaying with splice", why);
+	log_warn("--datapath auto: translate unavailable: %s; relaying with splice", why);
 	o->datapath = DATAPATH_SPLICE;
 	/* Workers kept CAP_NET_ADMIN for translate only. */
 	if (kept_net_admin && set_caps(0)) {

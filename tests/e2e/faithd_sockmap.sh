@@ -11,7 +11,7 @@ need_root
 E2E=$(dirname "$0")
 
 expect 2 "--datapath with a bad value is a usage error" "$FAITHD" --datapath pipes all
-said "--datapath: 'pipes': 'splice', 'sockmap' or 'translate'" "... saying what it takes"
+said "--datapath: 'pipes': 'splice', 'sockmap', 'translate' or 'auto'" "... saying what it takes"
 
 # The relay tests, in this process's count.
 relay_suites sockmap --datapath sockmap

@@ -1,7 +1,8 @@
 #!/bin/bash
-# faithd --datapath translate, the default: the relay tests of faithd.sh and
-# faithd_load.sh with connections handed off after 64 KiB; the fall-back to
-# splice where the program cannot load; then connections that go on
+# faithd --datapath translate (and auto: translate, else splice): the relay
+# tests of faithd.sh and faithd_load.sh with connections handed off after
+# 64 KiB; auto's fall-back to splice where the program cannot load; then
+# connections that go on
 # after the hand-off: 50 MB each way with exact byte counts and the router's
 # sockets bypassed, half-close, resets both ways, the idle timeout, clients
 # without window scaling and SACK, a client without timestamps (not handed
@@ -10,11 +11,10 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 E2E=$(dirname "$0")
-# No --datapath: translate is the default.
-ARGS=(--translate-after 65536)
+ARGS=(--datapath auto --translate-after 65536)
 
 expect 2 "--datapath with a bad value is a usage error" "$FAITHD" --datapath pipes all
-said "--datapath: 'pipes': 'splice', 'sockmap' or 'translate'" "... saying what it takes"
+said "--datapath: 'pipes': 'splice', 'sockmap', 'translate' or 'auto'" "... saying what it takes"
 expect 2 "--translate-after takes a number" "$FAITHD" --translate-after lots all
 said "--translate-after: 'lots' is not a number" "... and says so"
 
@@ -34,8 +34,8 @@ PIDS+=("$!")
 wait_for "$TMP/xlate.out" '^ready' || sed 's/^/#   /' "$TMP/xlate.out"
 
 # Without CAP_BPF (and CAP_SYS_ADMIN, which stands in for it) the program
-# cannot be loaded: asked for by name, faithd does not start; as the
-# default, it says why and relays with splice.
+# cannot be loaded: --datapath translate does not start; --datapath auto
+# says why and relays with splice.
 if command -v capsh >/dev/null; then
 	# nsenter, capsh and bash -c each exec the next: $! is faithd.
 	nobpf=(nsenter --net="/run/netns/$NS_R" capsh --drop=cap_bpf,cap_sys_admin,cap_perfmon --)
@@ -43,12 +43,13 @@ if command -v capsh >/dev/null; then
 		"${nobpf[@]}" -c "exec $FAITHD -F --datapath translate -f $TMP/faithd.conf -w 1 all"
 	said "error: --datapath translate: loading its BPF program failed: .*\(it needs CAP_BPF and CAP_NET_ADMIN\); use --datapath splice" \
 		"... and says why"
-	"${nobpf[@]}" -c "exec $FAITHD -F -d -f $TMP/faithd.conf -w 1 all" >"$TMP/fallback.log" 2>&1 &
+	"${nobpf[@]}" -c "exec $FAITHD -F -d --datapath auto -f $TMP/faithd.conf -w 1 all" \
+		>"$TMP/fallback.log" 2>&1 &
 	fallback=$!
 	PIDS+=("$fallback")
-	check "the default without CAP_BPF: faithd starts, relaying with splice" \
+	check "--datapath auto without CAP_BPF: faithd starts, relaying with splice" \
 		wait_for "$TMP/fallback.log" "info: ready: .*datapath splice" 150
-	check "... and says why, once" test "$(grep -c "warning: datapath translate unavailable: loading its BPF program failed: .*; relaying with splice" "$TMP/fallback.log")" = 1
+	check "... and says why, once" test "$(grep -c "warning: --datapath auto: translate unavailable: loading its BPF program failed: .*; relaying with splice" "$TMP/fallback.log")" = 1
 	check "... 4 MiB each way, byte-exact" \
 		C "$BYTES" send 64:ff9b::c000:202 7001 $((4 << 20)) $((4 << 20)) --timeout 20
 	check "... not handed off" wait_for "$TMP/fallback.log" "closed; 4194328 bytes to server, 4194305 to client"
@@ -65,12 +66,13 @@ if command -v capsh >/dev/null; then
 		"${noadm[@]}" -c "exec $FAITHD -F --datapath translate -f $TMP/faithd.conf -w 1 all"
 	said "error: --datapath translate: as user 'nobody', freezing a socket \(TCP_REPAIR\) fails: .*; use --datapath splice" \
 		"... and says why"
-	"${noadm[@]}" -c "exec $FAITHD -F -d -f $TMP/faithd.conf -w 1 all" >"$TMP/fallback2.log" 2>&1 &
+	"${noadm[@]}" -c "exec $FAITHD -F -d --datapath auto -f $TMP/faithd.conf -w 1 all" \
+		>"$TMP/fallback2.log" 2>&1 &
 	fallback=$!
 	PIDS+=("$fallback")
-	check "the default without CAP_NET_ADMIN: faithd starts, relaying with splice" \
+	check "--datapath auto without CAP_NET_ADMIN: faithd starts, relaying with splice" \
 		wait_for "$TMP/fallback2.log" "info: ready: .*datapath splice" 150
-	check "... and says why" grep -q "warning: datapath translate unavailable: as user 'nobody', freezing a socket (TCP_REPAIR) fails" "$TMP/fallback2.log"
+	check "... and says why" grep -q "warning: --datapath auto: translate unavailable: as user 'nobody', freezing a socket (TCP_REPAIR) fails" "$TMP/fallback2.log"
 	check "... no program left attached: the links are closed" test "$(grep -lP '^link_type:\ttcx$' /proc/"$fallback"/fdinfo/* 2>/dev/null | wc -l)" = 0
 	check "... its worker holds no capability" \
 		grep -q "^CapEff:[[:space:]]*0000000000000000$" "/proc/$(pgrep -P "$fallback" | head -1)/status"
@@ -84,7 +86,7 @@ fi
 
 start_faithd -f "$TMP/faithd.conf" -w 1 -i 3 "${ARGS[@]}" all
 check "the log says where the program runs" grep -q "translate: on eth0, eth1" "$FAITHD_LOG"
-check "workers run as nobody, datapath translate (the default)" \
+check "workers run as nobody, datapath translate (--datapath auto)" \
 	grep -q "running as nobody, datapath translate" "$FAITHD_LOG"
 check "... the worker holds CAP_NET_ADMIN alone (for TCP_REPAIR)" \
 	grep -q "^CapEff:[[:space:]]*0000000000001000$" "/proc/$(faithd_workers | head -1)/status"
@@ -302,7 +304,8 @@ ip -n "$NS_S" link set eth1 up && ip -n "$NS_S2" link set eth0 up &&
 ip -n "$NS_S2" link set lo up &&
 ip -n "$NS_S2" route add default via 198.51.100.1 ||
 	notok "set up a server two hops away"
-S2 python3 "$E2E/xlate.py" serve 198.51.100.2 7021 "$TMP/xlate2.log" >"$TMP/xlate2.out" 2>&1 &
+nsenter --net="/run/netns/$NS_S2" python3 "$E2E/xlate.py" serve 198.51.100.2 7021 "$TMP/xlate2.log" \
+	>"$TMP/xlate2.out" 2>&1 &
 PIDS+=("$!")
 wait_for "$TMP/xlate2.out" '^ready' || sed 's/^/#   /' "$TMP/xlate2.out"
 frag_out() { S awk '/^Icmp:/ { if (!n) { for (i = 1; i <= NF; i++) f[$i] = i; n = 1 } else print $f["OutDestUnreachs"] }' /proc/net/snmp; }
