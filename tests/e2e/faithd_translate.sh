@@ -33,53 +33,43 @@ nsenter --net="/run/netns/$NS_S" python3 "$E2E/xlate.py" serve 192.0.2.2 7020 "$
 PIDS+=("$!")
 wait_for "$TMP/xlate.out" '^ready' || sed 's/^/#   /' "$TMP/xlate.out"
 
-# Without CAP_BPF (and CAP_SYS_ADMIN, which stands in for it) the program
-# cannot be loaded: --datapath translate does not start; --datapath auto
-# says why and relays with splice.
-if command -v capsh >/dev/null; then
+# fallback WHAT CAPS ERROR: faithd without the capabilities CAPS (capsh
+# --drop): --datapath translate does not start and says ERROR (a regex);
+# --datapath auto says the same as a warning, relays with splice (4 MiB each
+# way, byte-exact, no hand-off), holds no program and no capability.
+fallback() {
+	local what=$1 caps=$2 error=$3 log=$TMP/fallback.$1.log pid
 	# nsenter, capsh and bash -c each exec the next: $! is faithd.
-	nobpf=(nsenter --net="/run/netns/$NS_R" capsh --drop=cap_bpf,cap_sys_admin,cap_perfmon --)
-	expect 1 "--datapath translate without CAP_BPF: faithd does not start" \
-		"${nobpf[@]}" -c "exec $FAITHD -F --datapath translate -f $TMP/faithd.conf -w 1 all"
-	said "error: --datapath translate: loading its BPF program failed: .*\(it needs CAP_BPF and CAP_NET_ADMIN\); use --datapath splice" \
-		"... and says why"
-	"${nobpf[@]}" -c "exec $FAITHD -F -d --datapath auto -f $TMP/faithd.conf -w 1 all" \
-		>"$TMP/fallback.log" 2>&1 &
-	fallback=$!
-	PIDS+=("$fallback")
-	check "--datapath auto without CAP_BPF: faithd starts, relaying with splice" \
-		wait_for "$TMP/fallback.log" "info: ready: .*datapath splice" 150
-	check "... and says why, once" test "$(grep -c "warning: --datapath auto: translate unavailable: loading its BPF program failed: .*; relaying with splice" "$TMP/fallback.log")" = 1
+	local wrap=(nsenter --net="/run/netns/$NS_R" capsh --drop="$caps" --)
+	expect 1 "--datapath translate without $what: faithd does not start" \
+		"${wrap[@]}" -c "exec $FAITHD -F --datapath translate -f $TMP/faithd.conf -w 1 all"
+	said "error: --datapath translate: $error.*; use --datapath splice" "... and says why"
+	"${wrap[@]}" -c "exec $FAITHD -F -d --datapath auto -f $TMP/faithd.conf -w 1 all" >"$log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	check "--datapath auto without $what: faithd starts, relaying with splice" \
+		wait_for "$log" "info: ready: .*datapath splice" 150
+	check "... and says why, once" \
+		test "$(grep -cE "warning: --datapath auto: translate unavailable: $error.*; relaying with splice" "$log")" = 1
+	check "... no program left attached: no tcx link" \
+		test "$(grep -lP '^link_type:\ttcx$' /proc/"$pid"/fdinfo/* 2>/dev/null | wc -l)" = 0
+	check "... its worker holds no capability" \
+		grep -q "^CapEff:[[:space:]]*0000000000000000$" "/proc/$(pgrep -P "$pid" | head -1)/status"
 	check "... 4 MiB each way, byte-exact" \
 		C "$BYTES" send 64:ff9b::c000:202 7001 $((4 << 20)) $((4 << 20)) --timeout 20
-	check "... not handed off" wait_for "$TMP/fallback.log" "closed; 4194328 bytes to server, 4194305 to client"
-	check_fail "... (no hand-off in the log)" grep -q "handed off" "$TMP/fallback.log"
-	check "... its worker holds no capability" \
-		grep -q "^CapEff:[[:space:]]*0000000000000000$" "/proc/$(pgrep -P "$fallback" | head -1)/status"
-	kill -TERM "$fallback"
-	check "... and it stops cleanly" wait "$fallback"
-
-	# Without CAP_NET_ADMIN the program loads (CAP_SYS_ADMIN will do) but
-	# the workers could not freeze sockets: found after dropping privileges.
-	noadm=(nsenter --net="/run/netns/$NS_R" capsh --drop=cap_net_admin --)
-	expect 1 "--datapath translate without CAP_NET_ADMIN: faithd does not start" \
-		"${noadm[@]}" -c "exec $FAITHD -F --datapath translate -f $TMP/faithd.conf -w 1 all"
-	said "error: --datapath translate: as user 'nobody', freezing a socket \(TCP_REPAIR\) fails: .*; use --datapath splice" \
-		"... and says why"
-	"${noadm[@]}" -c "exec $FAITHD -F -d --datapath auto -f $TMP/faithd.conf -w 1 all" \
-		>"$TMP/fallback2.log" 2>&1 &
-	fallback=$!
-	PIDS+=("$fallback")
-	check "--datapath auto without CAP_NET_ADMIN: faithd starts, relaying with splice" \
-		wait_for "$TMP/fallback2.log" "info: ready: .*datapath splice" 150
-	check "... and says why" grep -q "warning: --datapath auto: translate unavailable: as user 'nobody', freezing a socket (TCP_REPAIR) fails" "$TMP/fallback2.log"
-	check "... no program left attached: the links are closed" test "$(grep -lP '^link_type:\ttcx$' /proc/"$fallback"/fdinfo/* 2>/dev/null | wc -l)" = 0
-	check "... its worker holds no capability" \
-		grep -q "^CapEff:[[:space:]]*0000000000000000$" "/proc/$(pgrep -P "$fallback" | head -1)/status"
-	check "... 4 MiB each way, byte-exact" \
-		C "$BYTES" send 64:ff9b::c000:202 7001 $((4 << 20)) $((4 << 20)) --timeout 20
-	kill -TERM "$fallback"
-	check "... and it stops cleanly" wait "$fallback"
+	check "... not handed off" wait_for "$log" "closed; 4194328 bytes to server, 4194305 to client"
+	check_fail "... (no hand-off in the log)" grep -q "handed off" "$log"
+	kill -TERM "$pid"
+	check "... and it stops cleanly" wait "$pid"
+}
+if command -v capsh >/dev/null; then
+	# CAP_SYS_ADMIN stands in for CAP_BPF: without both, no program loads.
+	fallback CAP_BPF cap_bpf,cap_sys_admin,cap_perfmon \
+		"loading its BPF program failed: .*\(it needs CAP_BPF and CAP_NET_ADMIN\)"
+	# The program loads (CAP_SYS_ADMIN will do) but the workers could not
+	# freeze sockets: found after dropping privileges.
+	fallback CAP_NET_ADMIN cap_net_admin \
+		"as user 'nobody', freezing a socket \(TCP_REPAIR\) fails"
 else
 	echo "skip - the fall-back to splice: capsh is not installed"
 fi
