@@ -208,6 +208,8 @@ static int parse_args(struct faithd_opts *o, int argc, char **argv)
 			o->pin_dir = optarg;
 			break;
 		case 'D':
+			/* The last --datapath counts, fall-back included. */
+			o->datapath_fallback = !strcmp(optarg, "auto");
 			if (!strcmp(optarg, "splice"))
 				o->datapath = DATAPATH_SPLICE;
 			else if (!strcmp(optarg, "sockmap"))
@@ -215,7 +217,7 @@ static int parse_args(struct faithd_opts *o, int argc, char **argv)
 			else if (!strcmp(optarg, "translate"))
 				o->datapath = DATAPATH_TRANSLATE;
 			else if (!strcmp(optarg, "auto"))
-				o->datapath = DATAPATH_TRANSLATE, o->datapath_fallback = true;
+				o->datapath = DATAPATH_TRANSLATE;
 			else
 				err = bad("--datapath: '%s': 'splice', 'sockmap', 'translate' or 'auto'",
 					  optarg);
