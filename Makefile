@@ -35,7 +35,7 @@ TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) \
 
 all: bpf/faith.bpf.o $(BUILD)/faith.skel.h bpf/faithd_sockmap.bpf.o bpf/faithd_xlate.bpf.o faith-loader faithd $(BUILD)/libfaith-relay.a
 
-bpf/faith.bpf.o: bpf/faith.bpf.c src/maps.h
+bpf/faith.bpf.o: bpf/faith.bpf.c bpf/ipv6_ext.h src/maps.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/faith.skel.h: bpf/faith.bpf.o | $(BUILD)
@@ -49,7 +49,7 @@ $(BUILD)/faithd_sockmap.skel.h: bpf/faithd_sockmap.bpf.o | $(BUILD)
 	$(BPFTOOL) gen skeleton $< name faithd_sockmap_bpf > $@.tmp && mv $@.tmp $@
 
 # faithd --datapath translate: the TC program that relays by rewriting segments.
-bpf/faithd_xlate.bpf.o: bpf/faithd_xlate.bpf.c bpf/faithd_xlate_icmp.h src/faithd/xlate_maps.h
+bpf/faithd_xlate.bpf.o: bpf/faithd_xlate.bpf.c bpf/faithd_xlate_icmp.h bpf/ipv6_ext.h src/faithd/xlate_seq.h src/faithd/xlate_maps.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/faithd_xlate.skel.h: bpf/faithd_xlate.bpf.o | $(BUILD)
@@ -85,9 +85,12 @@ TEST_OBJS := $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/netlink.o $(BUILD)/pinde
 $(BUILD)/test_%: tests/test_%.c tests/testlib.h $(BUILD)/faith.skel.h $(TEST_OBJS)
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -Itests $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
 
-# test_xlate runs faithd's translating program, with tests/pkt.c's builders
-# and its own frames (tests/xlate_frames.c).
-$(BUILD)/test_xlate: $(BUILD)/faithd_xlate.skel.h $(BUILD)/tests/pkt.o $(BUILD)/tests/xlate_frames.o
+# test_xlate and test_xlate_guard run faithd's translating program
+# (tests/xlate_prog.c), with tests/pkt.c's builders and their own frames
+# (tests/xlate_frames.c).
+XLATE_TEST_OBJS := $(addprefix $(BUILD)/tests/,pkt.o xlate_frames.o xlate_prog.o)
+$(BUILD)/test_xlate $(BUILD)/test_xlate_guard: $(BUILD)/faithd_xlate.skel.h $(XLATE_TEST_OBJS)
+$(BUILD)/tests/xlate_prog.o: $(BUILD)/faithd_xlate.skel.h
 
 $(BUILD)/tests $(BUILD)/bench:
 	mkdir -p $@

@@ -24,12 +24,11 @@
 #include <bpf/bpf_endian.h>
 
 #include "../src/maps.h"
+#include "ipv6_ext.h"
 
 #define AF_INET6	10
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
-/* Headers walked before the upper-layer protocol; bounded for the verifier. */
-#define MAX_EXT_HDRS	6
 /* Bytes the TC program pulls into the linear area when headers are not. */
 #define PULL_LEN	256
 
@@ -97,11 +96,6 @@ struct {
 	__type(value, struct faith_iface);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ifaces SEC(".maps");
-
-struct cursor {
-	void *pos;
-	void *end;
-};
 
 static __always_inline struct faith_stats *stats_get(void)
 {
@@ -230,51 +224,6 @@ static __always_inline int in_faith_prefix(const struct in6_addr *addr)
 	const __u64 *w = (const __u64 *)addr->in6_u.u6_addr32;
 
 	return in_faith_words(w[0], w[1]);
-}
-
-/*
- * Walk the extension headers after an IPv6 header, leaving the cursor at the
- * upper-layer header.  Returns its protocol, -1 when the chain is truncated
- * or longer than MAX_EXT_HDRS.  A non-first fragment has no upper-layer
- * header: *later_frag is set and the fragment header's next header is
- * returned, except that destination options there (the one extension
- * header that sits in the fragmentable part before TCP) count as TCP, so
- * that all fragments of such a packet get the verdict of its first one.
- */
-static __always_inline int skip_ext_hdrs(struct cursor *c, __u8 nexthdr,
-					 int *later_frag)
-{
-	*later_frag = 0;
-	/* One turn more than headers: the last may only find the protocol. */
-#pragma unroll
-	for (int i = 0; i <= MAX_EXT_HDRS; i++) {
-		__u8 *hdr = c->pos;
-		__u32 len;
-
-		switch (nexthdr) {
-		case IPPROTO_HOPOPTS:
-		case IPPROTO_ROUTING:
-		case IPPROTO_DSTOPTS:
-			if ((void *)(hdr + 2) > c->end)
-				return -1;
-			len = ((__u32)hdr[1] + 1) * 8;
-			break;
-		case IPPROTO_FRAGMENT:
-			if ((void *)(hdr + 8) > c->end)
-				return -1;
-			if (*(__be16 *)(hdr + 2) & bpf_htons(0xfff8)) {
-				*later_frag = 1;
-				return hdr[0] == IPPROTO_DSTOPTS ? IPPROTO_TCP : hdr[0];
-			}
-			len = 8;
-			break;
-		default:
-			return nexthdr;
-		}
-		nexthdr = hdr[0];
-		c->pos = hdr + len;
-	}
-	return -1;
 }
 
 static __always_inline int icmp6_is_error(__u8 type)

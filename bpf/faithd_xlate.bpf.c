@@ -38,6 +38,8 @@
 #include <bpf/bpf_endian.h>
 
 #include "../src/faithd/xlate_maps.h"
+#include "../src/faithd/xlate_seq.h"
+#include "ipv6_ext.h"
 
 #define AF_INET		2
 #define AF_INET6	10
@@ -45,6 +47,8 @@
 #define TCP_HDR_MAX	60
 #define IP_DF		0x4000
 #define OUT_TTL		64
+/* Bytes pulled into the linear area for an extension header walk. */
+#define PULL_LEN	256
 /* Options walked at most: 40 bytes of them, one at a time at worst. */
 #define MAX_OPTS	40
 
@@ -149,23 +153,31 @@ static __always_inline void find_opts(struct tcp_copy *t, __u32 hlen, struct tcp
 		bpf_loop(MAX_OPTS, opt_step, &w, 0);
 }
 
+/* The window field sent on: from the sender's scale to the one the
+ * receiver expects of the relay. */
+static __always_inline __u32 out_window(const struct faithd_xl_flow *f, const struct tcphdr *th)
+{
+	__u32 win = ((__u32)bpf_ntohs(th->window) << (f->win_in_shift & 15)) >>
+		    (f->win_out_shift & 15);
+
+	/* Rounded down, but an open window never announced as closed. */
+	if (!win && th->window)
+		win = 1;
+	return win > 0xffff ? 0xffff : win;
+}
+
 /* Rewrite the copy of the header into the segment the receiver expects. */
 static __always_inline void translate_tcp(struct tcp_copy *t, const struct faithd_xl_flow *f,
 					  const struct tcp_opts *o)
 {
 	struct tcphdr *th = (struct tcphdr *)t->w;
-	__u32 win;
 
 	th->source = f->sport;
 	th->dest = f->dport;
 	th->seq = bpf_htonl(bpf_ntohl(th->seq) + f->seq_delta);
 	if (th->ack)
 		th->ack_seq = bpf_htonl(bpf_ntohl(th->ack_seq) + f->ack_delta);
-	win = ((__u32)bpf_ntohs(th->window) << (f->win_in_shift & 15)) >> (f->win_out_shift & 15);
-	/* Rounded down, but an open window never announced as closed. */
-	if (!win && th->window)
-		win = 1;
-	th->window = bpf_htons(win > 0xffff ? 0xffff : win);
+	th->window = bpf_htons(out_window(f, th));
 	if (o->ts) {
 		add32(t, o->ts + 2, f->tsval_delta);
 		if (get32(t, o->ts + 6))
@@ -304,6 +316,38 @@ static __always_inline int translate(struct __sk_buff *skb, struct faithd_xl_flo
 }
 
 /*
+ * ACTIVE: keep the sender's end of data and ACK point as the receivers
+ * would accept them (RFC 793), so that what faithd reads from the entries
+ * cannot be moved by a blind attacker who knows the ports: data counts
+ * only inside the window the receiver announced (the peer entry's
+ * wnd_end), an ACK only from the last one up to what the receiver may have
+ * sent (the end of its data or FIN, or the window this sender announced).
+ * The window the receiver sees (win, scaled) moves this sender's wnd_end.
+ */
+static __always_inline void track(struct faithd_xl_flow *f, const struct faithd_xl_flow *p,
+				  const struct tcphdr *th, __u32 payload, __u32 win)
+{
+	__u32 seq = bpf_ntohl(th->seq), end = seq + payload;
+
+	if (payload && !xl_after(end, p->wnd_end) && xl_after(end, f->seq_end)) {
+		f->bytes += end - f->seq_end;	/* new bytes, not the same again */
+		f->seq_end = end;
+	}
+	if (th->ack) {
+		__u32 ack = bpf_ntohl(th->ack_seq) + f->ack_delta;
+		__u32 top = p->flags & FAITHD_XL_SEEN_FIN ? p->fin_end : p->seq_end;
+
+		if (xl_after(f->wnd_end + 1, top))
+			top = f->wnd_end + 1;	/* a FIN right at the edge */
+		if (xl_after(f->ack_last, ack) || xl_after(ack, top))
+			return;
+		f->ack_last = ack;
+		if (xl_after(ack + win, f->wnd_end))
+			f->wnd_end = ack + win;
+	}
+}
+
+/*
  * ACTIVE: note what ends the connection, for faithd.  A reset counts only
  * at an exact point: where the receiver's last ACK (sent on through the
  * other entry) says it is, or the end of the sender's own data or FIN (a
@@ -312,21 +356,14 @@ static __always_inline int translate(struct __sk_buff *skb, struct faithd_xl_flo
  * counts where the sender's data ends (a blind FIN elsewhere is not
  * noted); faithd then waits for the receiver's ACK of it.
  */
-static __always_inline void note_end(struct faithd_xl_flow *f, const struct tcphdr *th,
-				     __u32 payload)
+static __always_inline void note_end(struct faithd_xl_flow *f, const struct faithd_xl_flow *p,
+				     const struct tcphdr *th, __u32 payload)
 {
 	__u32 seq = bpf_ntohl(th->seq);
 
 	if (th->rst) {
-		struct faithd_xl_flow *peer;
-
-		if (seq == f->seq_end ||
-		    ((f->flags & FAITHD_XL_SEEN_FIN) && seq == f->fin_end)) {
-			f->flags |= FAITHD_XL_SEEN_RST;
-			return;
-		}
-		peer = bpf_map_lookup_elem(&flows, &f->peer);
-		if (peer && peer->state == FAITHD_XL_ACTIVE && peer->ack_last == seq)
+		if (seq == f->seq_end || p->ack_last == seq ||
+		    ((f->flags & FAITHD_XL_SEEN_FIN) && seq == f->fin_end))
 			f->flags |= FAITHD_XL_SEEN_RST;
 		return;
 	}
@@ -338,32 +375,93 @@ static __always_inline void note_end(struct faithd_xl_flow *f, const struct tcph
 
 #include "faithd_xlate_icmp.h"
 
+/*
+ * A segment of a handed-off connection that the program cannot translate
+ * (IP options, fragments, IPv6 extension headers, a length it cannot
+ * read): the frozen socket would take it and drop it, and its sender
+ * repeat it in vain.  One the receiver could accept (its sequence number
+ * within a window of the receiver's ACK point) is flagged for faithd,
+ * which ends the connection: a reset beats a stall.  A blind forger's,
+ * almost surely outside, is not; neither reaches the socket.
+ */
+static __always_inline int stray(const struct faithd_xl_key *key, __u32 seq)
+{
+	struct faithd_xl_flow *f = bpf_map_lookup_elem(&flows, key), *p;
+	__u32 wnd;
+
+	if (!f || f->state != FAITHD_XL_ACTIVE)
+		return TCX_NEXT;	/* not handed off: the socket's */
+	p = bpf_map_lookup_elem(&flows, &f->peer);
+	if (!p)
+		return TC_ACT_SHOT;
+	wnd = p->wnd_end - p->ack_last;
+	if (!xl_after(p->ack_last - wnd, seq) && !xl_after(seq, p->wnd_end))
+		f->flags |= FAITHD_XL_STRAY;
+	return TC_ACT_SHOT;
+}
+
+/* The key and sequence number of the TCP header at off, into stray(). */
+static __always_inline int stray_at(struct __sk_buff *skb, struct faithd_xl_key *key, __u32 off)
+{
+	struct tcphdr th;
+
+	if (bpf_skb_load_bytes(skb, off, &th, sizeof(th)))
+		return TCX_NEXT;
+	key->sport = th.source;
+	key->dport = th.dest;
+	return stray(key, bpf_ntohl(th.seq));
+}
+
+/* IPv6 with extension headers: TCP behind them, not a later fragment. */
+static __always_inline int stray6(struct __sk_buff *skb, struct faithd_xl_key *key)
+{
+	void *data, *end;
+	struct ipv6hdr *ip6;
+	struct cursor c;
+	int later_frag;
+
+	if ((void *)(long)skb->data_end - (void *)(long)skb->data < PULL_LEN)
+		bpf_skb_pull_data(skb, skb->len < PULL_LEN ? skb->len : PULL_LEN);
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	ip6 = data + ETH_HLEN;
+	if ((void *)(ip6 + 1) > end)
+		return TCX_NEXT;
+	c.pos = ip6 + 1;
+	c.end = end;
+	if (skip_ext_hdrs(&c, ip6->nexthdr, &later_frag) != IPPROTO_TCP || later_frag)
+		return TCX_NEXT;
+	return stray_at(skb, key, c.pos - data);
+}
+
 SEC("tc")
 int faithd_xlate(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
 	struct faithd_xl_key key = {};
-	struct faithd_xl_flow *f;
+	struct faithd_xl_flow *f, *peer;
 	struct tcp_copy old = {};
 	struct tcp_opts o = {};
 	struct tcphdr *th;
 	__u32 addrs[8], addrs_len, l4, hlen, l3_payload, payload;
 	__u8 tos;
 
-	if (!nconns || (void *)(eth + 1) > end)
+	/* A VLAN-tagged frame at its parent interface: the VLAN device's own
+	 * link sees it next, untagged, and sends the translation out tagged. */
+	if (!nconns || skb->vlan_present || (void *)(eth + 1) > end)
 		return TCX_NEXT;
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
 		if ((void *)(ip6 + 1) > end)
 			return TCX_NEXT;
+		__builtin_memcpy(key.saddr, &ip6->saddr, 16);
+		__builtin_memcpy(key.daddr, &ip6->daddr, 16);
 		if (ip6->nexthdr == IPPROTO_ICMPV6)
 			return ptb_to_server(skb);
 		if (ip6->nexthdr != IPPROTO_TCP)
-			return TCX_NEXT;
-		__builtin_memcpy(key.saddr, &ip6->saddr, 16);
-		__builtin_memcpy(key.daddr, &ip6->daddr, 16);
+			return stray6(skb, &key);
 		__builtin_memcpy(addrs, &ip6->saddr, 32);
 		addrs_len = 32;
 		l4 = ETH_HLEN + sizeof(*ip6);
@@ -376,17 +474,23 @@ int faithd_xlate(struct __sk_buff *skb)
 			return TCX_NEXT;
 		if (ip->protocol == IPPROTO_ICMP)
 			return frag_to_client(skb);
-		if (ip->ihl != 5 || ip->protocol != IPPROTO_TCP ||
-		    (ip->frag_off & bpf_htons(0x3fff)))
+		if (ip->protocol != IPPROTO_TCP)
 			return TCX_NEXT;
 		key.saddr[2] = key.daddr[2] = bpf_htonl(0xffff);
 		key.saddr[3] = addrs[0] = ip->saddr;
 		key.daddr[3] = addrs[1] = ip->daddr;
+		/* Options, fragments (the first has the ports), a length of 0
+		 * (BIG TCP): not translated.  Later fragments and malformed
+		 * headers: the first fragment decides, the stack drops. */
+		if (ip->ihl < 5 || (ip->frag_off & bpf_htons(0x1fff)))
+			return TCX_NEXT;
+		if (ip->ihl != 5 || (ip->frag_off & bpf_htons(0x2000)) || !ip->tot_len)
+			return stray_at(skb, &key, ETH_HLEN + ip->ihl * 4);
+		if (bpf_ntohs(ip->tot_len) < sizeof(*ip))
+			return TCX_NEXT;
 		addrs_len = 8;
 		l4 = ETH_HLEN + sizeof(*ip);
 		l3_payload = bpf_ntohs(ip->tot_len) - sizeof(*ip);
-		if (bpf_ntohs(ip->tot_len) < sizeof(*ip))
-			return TCX_NEXT;
 		tos = ip->tos;
 	} else {
 		return TCX_NEXT;
@@ -400,24 +504,26 @@ int faithd_xlate(struct __sk_buff *skb)
 	if (!f)
 		return TCX_NEXT;
 
-	/* A length of 0 (a BIG TCP jumbogram) or shorter than the header: not
-	 * for translation; while watching and holding the socket takes it. */
+	/* A length of 0: a BIG TCP jumbogram, not for translation.  Shorter
+	 * than the header or than the frame says: malformed, the stack drops
+	 * it. */
+	if (!l3_payload)
+		return stray(&key, bpf_ntohl(th->seq));
 	hlen = th->doff * 4;
 	if (hlen < sizeof(*th) || hlen > TCP_HDR_MAX || l3_payload < hlen ||
 	    l4 + l3_payload > skb->len || bpf_skb_load_bytes(skb, l4, old.w, hlen))
 		return TCX_NEXT;
 	payload = l3_payload - hlen;
 
-	/* A new connection on the same ports: not this one's to rewrite. */
-	if (th->syn && f->state == FAITHD_XL_ACTIVE)
-		return TCX_NEXT;
 	if (f->state != FAITHD_XL_ACTIVE) {
 		/* Plain stores: one direction's segments, faithd reads them. */
 		f->ifindex = skb->ingress_ifindex;
 		f->flags |= FAITHD_XL_SEEN;
 		find_opts(&old, hlen, &o);
-		if (o.ts) {
+		if (o.ts && th->ack) {
 			f->tsval = get32(&old, o.ts + 2);
+			f->tsval_seq = bpf_ntohl(th->seq);
+			f->tsval_ack = bpf_ntohl(th->ack_seq);
 			f->tsval_ns = bpf_ktime_get_ns();
 			f->flags |= FAITHD_XL_SEEN_TS;
 		}
@@ -429,20 +535,21 @@ int faithd_xlate(struct __sk_buff *skb)
 			return TC_ACT_SHOT;
 		return TCX_NEXT;
 	}
-	if (payload) {
-		/* New bytes, not the same again: counts for the log. */
-		__u32 end = bpf_ntohl(th->seq) + payload;
-		__s32 ahead = end - f->seq_end;
-
-		if (ahead > 0) {
-			f->seq_end = end;
-			f->bytes += ahead;
-		}
+	/*
+	 * ACTIVE: every segment is translated, a SYN too: the frozen socket
+	 * must get none.  (A peer that lost the connection and opens it again
+	 * on the same ports gets the other's challenge ACK, RFC 5961, and its
+	 * reset at the right point ends both.)  Its numbers are checked
+	 * against the other direction's.  faithd turns the two entries on one
+	 * after the other: for the moment in between, segments are
+	 * translated, not counted.
+	 */
+	peer = bpf_map_lookup_elem(&flows, &f->peer);
+	if (peer && peer->state == FAITHD_XL_ACTIVE) {
+		track(f, peer, th, payload, out_window(f, th) << (f->win_out_shift & 15));
+		if (th->rst || th->fin)
+			note_end(f, peer, th, payload);
 	}
-	if (th->ack)
-		f->ack_last = bpf_ntohl(th->ack_seq) + f->ack_delta;
-	if (th->rst || th->fin)
-		note_end(f, th, payload);
 	f->last_ns = bpf_ktime_get_ns();
 	return translate(skb, f, &old, l4, hlen, l3_payload, addrs, addrs_len, tos);
 }

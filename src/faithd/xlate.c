@@ -39,11 +39,13 @@
 #include "faithd/log.h"
 #include "faithd/worker.h"
 #include "faithd/xlate.h"
+#include "faithd/xlate_seq.h"
 
 #define XL_WATCH_MS	1000	/* for a timestamp of each peer, at most */
 #define XL_HOLD_MS	500	/* for the sockets to empty, at most */
 #define XL_STEP_MS	1	/* between looks while watching or holding */
-#define XL_ON_MS	500	/* between looks once handed off */
+#define XL_ON_MS	500	/* between looks once handed off... */
+#define XL_ON_MAX_MS	(XL_ON_MS << 3)	/* ...backing off to this */
 #define XL_LINGER_MS	1000	/* quiet after both FINs before closing */
 #define XL_TCP_ESTABLISHED	1	/* tcpi_state: include/net/tcp_states.h */
 
@@ -257,24 +259,38 @@ static int hold(struct worker *w, struct conn *c)
 	return 0;
 }
 
+/* A frozen socket's windows (TCP_REPAIR_WINDOW). */
+static int socket_window(int fd, struct tcp_repair_window *rw)
+{
+	socklen_t len = sizeof(*rw);
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, rw, &len) < 0 ? -errno : 0;
+}
+
 /* The entries' translation, from the two frozen sockets. */
 static int translation(struct worker *w, struct conn *c, struct faithd_xl_flow f[2])
 {
 	__u32 rcv[2], snd[2], clock[2];
+	struct tcp_repair_window rw[2];
 	struct tcp_info ti[2];
 
 	for (int s = 0; s < 2; s++) {
 		if (queue_seq(c->fd[s], TCP_RECV_QUEUE, &rcv[s]) ||
 		    queue_seq(c->fd[s], TCP_SEND_QUEUE, &snd[s]) ||
+		    socket_window(c->fd[s], &rw[s]) ||
 		    tcp_info(c->fd[s], &ti[s]) || read_entry(w, c, s, &f[s]))
 			return -EIO;
 		if (!f[s].ifindex ||
 		    (c->xl.ts && (socket_clock(c->fd[s], &clock[s]) ||
 				  !(f[s].flags & FAITHD_XL_SEEN_TS))))
 			return -EAGAIN;
+		if (c->xl.ts && !xl_ts_segment_fits(f[s].tsval_seq, f[s].tsval_ack, rcv[s],
+						    snd[s], rw[s].rcv_wnd, rw[s].max_window))
+			return -ESTALE;
 		/* A FIN the relay has not read yet: FIONREAD leaves it out. */
 		if (ti[s].tcpi_state != XL_TCP_ESTABLISHED)
 			return -EBUSY;
+		c->xl.segs_in[s] = ti[s].tcpi_segs_in;
 	}
 	for (int s = 0; s < 2; s++) {
 		struct faithd_xl_flow *t = &f[s];	/* from side s to side o */
@@ -290,6 +306,8 @@ static int translation(struct worker *w, struct conn *c, struct faithd_xl_flow f
 		t->bytes = 0;
 		/* s has acknowledged all the relay sent it: o's every byte. */
 		t->ack_last = rcv[o];
+		/* The window o was last told: where o's data ends at most. */
+		t->wnd_end = rw[o].rcv_wup + rw[o].rcv_wnd;
 		t->fin_end = 0;
 		t->flags = 0;
 		/* Clocks: s's next TSval, shifted, is past the last the relay's
@@ -328,6 +346,8 @@ static void hand_off(struct worker *w, struct conn *c)
 		unfreeze(c);
 		return give_up(w, c, err == -EAGAIN ? "a peer sent nothing while watched" :
 			       err == -EBUSY ? "bytes came in while freezing" :
+			       err == -ESTALE ? "a timestamp's segment does not fit the "
+						"connection (forged?)" :
 			       "reading the sockets' state failed");
 	}
 	for (int s = 0; s < 2; s++) {
@@ -347,6 +367,7 @@ static void hand_off(struct worker *w, struct conn *c)
 		c->events[s] = UINT32_MAX;
 	}
 	set_phase(c, XL_ON);
+	c->xl.quiet_polls = 0;
 	poll_at(w, c, now_ms() + XL_ON_MS);
 	log_debug("fd %d: handed off after %llu + %llu bytes", c->fd[SIDE_CLIENT],
 		  (unsigned long long)c->dir[SIDE_CLIENT].bytes,
@@ -400,11 +421,42 @@ static uint64_t last_ms(const struct faithd_xl_flow f[2])
 	return (f[0].last_ns > f[1].last_ns ? f[0].last_ns : f[1].last_ns) / 1000000;
 }
 
-/* Handed off: over once both FINs were acknowledged and it went quiet, or
- * at a reset. */
+/*
+ * Segments of the connection that reached a frozen socket instead: ones
+ * the program flagged as beyond it (IP options, fragments, IPv6 extension
+ * headers) or never saw (a route moved to an interface without it).  The
+ * socket drops them, and their sender repeats them in vain: the
+ * connection would stall.  The count of the first look after the
+ * hand-off is the base (segments may reach the sockets until then).
+ */
+static bool strays(struct conn *c, const struct faithd_xl_flow f[2])
+{
+	bool base = !c->xl.quiet_polls;
+
+	if ((f[0].flags | f[1].flags) & FAITHD_XL_STRAY)
+		return true;
+	for (int s = 0; s < 2; s++) {
+		struct tcp_info ti;
+
+		if (tcp_info(c->fd[s], &ti))
+			continue;
+		if (!base && ti.tcpi_segs_in != c->xl.segs_in[s])
+			return true;
+		c->xl.segs_in[s] = ti.tcpi_segs_in;
+	}
+	return false;
+}
+
+/*
+ * Handed off: over once both FINs were acknowledged and it went quiet, or
+ * at a reset; aborted if segments go astray.  Looks back off from XL_ON_MS
+ * to XL_ON_MAX_MS while no FIN was seen: with many connections handed
+ * off, they cost a few syscalls each per XL_ON_MAX_MS.
+ */
 static void step_on(struct worker *w, struct conn *c, uint64_t now)
 {
 	struct faithd_xl_flow f[2];
+	uint64_t next;
 
 	if (read_entry(w, c, 0, &f[0]) || read_entry(w, c, 1, &f[1]))
 		return conn_abort(w, c, "the flow map failed");
@@ -413,7 +465,16 @@ static void step_on(struct worker *w, struct conn *c, uint64_t now)
 				   "reset by client" : "reset by server", false, false);
 	if (fin_acked(f, 0) && fin_acked(f, 1) && last_ms(f) + XL_LINGER_MS <= now)
 		return conn_finish(w, c, "closed", false, false);
-	poll_at(w, c, now + XL_ON_MS);
+	if (strays(c, f))
+		return conn_abort(w, c, "segments the translation cannot carry (IP options, "
+				  "fragments, IPv6 extension headers, or another way in)");
+	next = (uint64_t)XL_ON_MS << (c->xl.quiet_polls < 8 ? c->xl.quiet_polls : 8);
+	if (next > XL_ON_MAX_MS)
+		next = XL_ON_MAX_MS;
+	if ((f[0].flags | f[1].flags) & FAITHD_XL_SEEN_FIN)
+		next = XL_ON_MS;	/* closing: linger XL_LINGER_MS, no more */
+	c->xl.quiet_polls++;
+	poll_at(w, c, now + next);
 }
 
 uint64_t xlate_timers(struct worker *w, uint64_t now)

@@ -39,7 +39,10 @@ enum faithd_xl_state {
 /* `flags`, written by the program. */
 #define FAITHD_XL_SEEN_FIN	0x1	/* ACTIVE: a FIN, ending at fin_end */
 #define FAITHD_XL_SEEN_RST	0x2	/* ACTIVE: a reset at the receiver's ACK point */
-#define FAITHD_XL_SEEN_TS	0x4	/* tsval and tsval_ns are set */
+#define FAITHD_XL_SEEN_TS	0x4	/* tsval, tsval_ns, tsval_seq/_ack are set */
+#define FAITHD_XL_STRAY		0x8	/* ACTIVE: a segment the program cannot
+					 * translate (IP options, fragments, IPv6
+					 * extension headers) went on to the stack */
 #define FAITHD_XL_SEEN		0x10	/* a segment came in: ifindex is set */
 
 struct faithd_xl_flow {
@@ -60,15 +63,29 @@ struct faithd_xl_flow {
 	__u32 ack_delta;	/* added to the ACK number and SACK edges */
 	__u32 tsval_delta;	/* added to TSval */
 	__u32 tsecr_delta;	/* added to TSecr */
-	__u32 seq_end;		/* the end of the data sent on, sender's numbers:
-				 * faithd sets it at the hand-off, the program
-				 * moves it forward */
+	/*
+	 * Set by faithd at the hand-off, moved forward by the program only for
+	 * segments the receivers would accept (RFC 793's window checks): a
+	 * blind attacker would have to guess them as the peers' own.
+	 */
+	__u32 seq_end;		/* the end of the data sent on, sender's numbers,
+				 * inside the window the receiver announced */
+	__u32 ack_last;		/* the highest ACK sent on (receiver's numbers),
+				 * of data the receiver may have sent */
+	__u32 wnd_end;		/* the right edge of the window this sender
+				 * announced, receiver's numbers: the receiver's
+				 * data ends there at most */
 	/* Written by the program. */
-	__u32 ack_last;		/* ACTIVE: the last ACK sent on (receiver's numbers) */
 	__u32 fin_end;		/* ACTIVE: the sequence number after the FIN */
 	__u32 flags;		/* FAITHD_XL_SEEN_* */
 	__u32 ifindex;		/* where the segments come in (not ACTIVE) */
-	__u32 tsval;		/* HOLD: the last TSval seen */
+	__u32 tsval;		/* WATCH, HOLD: the last TSval seen (of a
+				 * segment with an ACK, as the peers send) */
+	__u32 tsval_seq;	/* ...its segment's sequence number */
+	__u32 tsval_ack;	/* ...and ACK, which faithd checks against the
+				 * frozen socket: a blind forger's TSval
+				 * would poison the clocks */
+	__u32 pad2;
 	__u64 tsval_ns;		/* ...and when (CLOCK_MONOTONIC) */
 	__u64 bytes;		/* ACTIVE: new payload bytes sent on (not again) */
 	__u64 last_ns;		/* ACTIVE: the last segment */
