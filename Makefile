@@ -90,6 +90,12 @@ $(BUILD)/test_%: tests/test_%.c tests/testlib.h $(BUILD)/faith.skel.h $(TEST_OBJ
 # (tests/xlate_frames.c).
 XLATE_TEST_OBJS := $(addprefix $(BUILD)/tests/,pkt.o xlate_frames.o xlate_prog.o)
 $(BUILD)/test_xlate $(BUILD)/test_xlate_guard: $(BUILD)/faithd_xlate.skel.h $(XLATE_TEST_OBJS)
+# test_xlate_guard's helper: a VLAN tag in the skb, then the program.
+$(BUILD)/test_xlate_guard: $(BUILD)/vlan_push.skel.h
+$(BUILD)/tests/vlan_push.bpf.o: tests/vlan_push.bpf.c | $(BUILD)/tests
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/vlan_push.skel.h: $(BUILD)/tests/vlan_push.bpf.o
+	$(BPFTOOL) gen skeleton $< name vlan_push_bpf > $@.tmp && mv $@.tmp $@
 $(BUILD)/tests/xlate_prog.o: $(BUILD)/faithd_xlate.skel.h
 
 $(BUILD)/tests $(BUILD)/bench:

@@ -34,8 +34,8 @@ static inline int xl_between(__u32 x, __u32 lo, __u32 hi)
 static inline int xl_ts_segment_fits(__u32 seq, __u32 ack, __u32 rcv_nxt, __u32 snd_nxt,
 				     __u32 rcv_wnd, __u32 max_window)
 {
-	__u32 rwin = rcv_wnd > 65535 ? rcv_wnd : 65535;
-	__u32 swin = max_window > 65535 ? max_window : 65535;
+	__u32 rwin = rcv_wnd > 65536 ? rcv_wnd : 65536;
+	__u32 swin = max_window > 65536 ? max_window : 65536;
 
 	return xl_between(seq, rcv_nxt - rwin, rcv_nxt + rwin) &&
 	       xl_between(ack, snd_nxt - swin, snd_nxt);

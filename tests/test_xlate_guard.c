@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Unit tests of what guards a handed-off connection in faithd's
+ * translating program (bpf/faithd_xlate.bpf.c), with BPF_PROG_TEST_RUN:
+ *
+ *   - the end of data, ACK point and window the program keeps for faithd
+ *     move only as the receivers would accept (RFC 793): a blind attacker
+ *     who knows the ports cannot move them, then match a reset or hide a
+ *     FIN;
+ *   - the check faithd makes, at the freeze, of the segment whose TSval
+ *     the program kept (src/faithd/xlate_seq.h);
+ *   - segments it cannot translate (IP options, fragments, IPv6 extension
+ *     headers, BIG TCP) never reach the frozen socket, and are flagged for
+ *     faithd only when the receiver could accept them;
+ *   - a SYN is translated; a VLAN-tagged frame is left to the VLAN device.
+ *
+ *   make build/test_xlate_guard && build/test_xlate_guard
+ */
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "faithd/xlate_seq.h"
+#include "testlib.h"
+#include "vlan_push.skel.h"
+#include "xlate_prog.h"
+
+#define WRAP_HALF	0x80000000u
+
+/* ---- what the program keeps for faithd ------------------------------------ */
+
+/*
+ * Steps from one peer or the other, each with the entry fields of both
+ * after it.  From init_flows(): the client's data ends at 0xffffffc0 and
+ * the server's window for it at 0xffc0; the server's data ends at 0x2000
+ * and the client's window for it at 0x12000.  The server's ACK of client
+ * byte X is X + 0x30000005 (the client entry's seq_delta) in its numbers.
+ */
+struct step {
+	const char *what;
+	struct seg s;
+	uint32_t c_seq_end, c_ack_last, c_wnd_end;	/* the client's entry */
+	uint32_t s_seq_end, s_ack_last, s_wnd_end;	/* the server's */
+	uint32_t c_bytes;
+	bool rst_seen;				/* in either entry */
+};
+
+#define C_INIT	0xffffffc0, 0x2000, 0x12000
+#define S_INIT	0x2000, 0xffffffc0, 0xffc0
+
+static const struct step blind_steps[] = {
+	/* The review's attack: one byte far ahead, a reset right after it,
+	 * the same 2^31 further; one of the two pairs was always "ahead". */
+	{ "1 byte at the end of data + 2^31",
+	  { .flags = ACK | PSH, .seq = 0xffffffc0 + WRAP_HALF, .ack = 0x1234, .payload = 1 },
+	  C_INIT, S_INIT, 0, false },
+	{ "a reset right after it",
+	  { .flags = RST, .seq = 0xffffffc1 + WRAP_HALF },
+	  C_INIT, S_INIT, 0, false },
+	{ "1 byte at the end of data + 2^31 + 2^30",
+	  { .flags = ACK | PSH, .seq = 0xbfffffc0 + WRAP_HALF, .ack = 0x81234, .payload = 1 },
+	  C_INIT, S_INIT, 0, false },
+	{ "a reset right after it",
+	  { .flags = RST, .seq = 0xbfffffc1 + WRAP_HALF },
+	  C_INIT, S_INIT, 0, false },
+	{ "1 byte just past the server's window (0xffc0)",
+	  { .flags = ACK | PSH, .seq = 0xffc0, .ack = 0x10002000, .payload = 1 },
+	  C_INIT, S_INIT, 0, false },
+	{ "a FIN there",
+	  { .flags = ACK | FIN, .seq = 0xffc1 },
+	  C_INIT, S_INIT, 0, false },
+	/* An ACK of more than the client sent, from the server's side. */
+	{ "the server ACKs 0x20000 client bytes it was never sent",
+	  { .v4 = true, .flags = ACK, .seq = 0x2000, .ack = 0x30020005, .win = 100 },
+	  C_INIT, S_INIT, 0, false },
+	{ "a client reset at that point",
+	  { .flags = RST, .seq = 0x20000 },
+	  C_INIT, S_INIT, 0, false },
+};
+
+/* The client's windows are scaled by 2^3; the server's are not. */
+static const struct step real_steps[] = {
+	{ "100 bytes inside the server's window",
+	  { .flags = ACK | PSH, .seq = 0xffffffc0, .ack = 0x10002000, .payload = 100 },
+	  0x24, 0x2000, 0x12000, S_INIT, 100, false },
+	{ "the server ACKs them, window 1000",
+	  { .v4 = true, .flags = ACK, .seq = 0x2000, .ack = 0x30000029, .win = 1000 },
+	  0x24, 0x2000, 0x12000, 0x2000, 0x24, 0xffc0, 100, false },
+	{ "an older ACK from the server, window 0xffff: nothing moves",
+	  { .v4 = true, .flags = ACK, .seq = 0x2000, .ack = 0x30000005, .win = 0xffff },
+	  0x24, 0x2000, 0x12000, 0x2000, 0x24, 0xffc0, 100, false },
+	/* 0xffff as the client sees it: 0x1fff << 3. */
+	{ "the server's window opens: 0x24 + 0xfff8",
+	  { .v4 = true, .flags = ACK, .seq = 0x2000, .ack = 0x30000029, .win = 0xffff },
+	  0x24, 0x2000, 0x12000, 0x2000, 0x24, 0x1001c, 100, false },
+	{ "client data ending at the new edge counts (and the gap before it)",
+	  { .flags = ACK | PSH, .seq = 0x1001c - 100, .ack = 0x10002000, .payload = 100 },
+	  0x1001c, 0x2000, 0x12000, 0x2000, 0x24, 0x1001c, 100 + 0xfff8, false },
+	{ "one client byte past it does not",
+	  { .flags = ACK | PSH, .seq = 0x1001c, .ack = 0x10002000, .payload = 1 },
+	  0x1001c, 0x2000, 0x12000, 0x2000, 0x24, 0x1001c, 100 + 0xfff8, false },
+	{ "200 server bytes inside the client's window (0x12000)",
+	  { .v4 = true, .flags = ACK | PSH, .seq = 0x2000, .ack = 0x30000029, .win = 0xffff,
+	    .payload = 200 },
+	  0x1001c, 0x2000, 0x12000, 0x20c8, 0x24, 0x1001c, 100 + 0xfff8, false },
+	/* 0x4000 << 3 is more than the server's unscaled field takes. */
+	{ "the client ACKs them, window 0x4000 << 3: 0xffff to the server",
+	  { .flags = ACK, .seq = 0x1001c, .ack = 0x100020c8, .win = 0x4000 },
+	  0x1001c, 0x20c8, 0x120c7, 0x20c8, 0x24, 0x1001c, 100 + 0xfff8, false },
+	{ "the client's reset at the server's ACK point ends it",
+	  { .flags = RST, .seq = 0x24 },
+	  0x1001c, 0x20c8, 0x120c7, 0x20c8, 0x24, 0x1001c, 100 + 0xfff8, true },
+};
+
+static void run_steps(const char *name, const struct step *steps, size_t n, uint8_t c_wscale)
+{
+	struct faithd_xl_flow c = flow_c, s = flow_s;
+
+	c.win_in_shift = c_wscale;
+	c.win_out_shift = 0;
+	s.win_out_shift = c_wscale;
+	put_flow(&key_c, &c);
+	put_flow(&key_s, &s);
+	for (size_t i = 0; i < n; i++) {
+		const struct step *st = &steps[i];
+		struct faithd_xl_flow fc, fs;
+		struct run r;
+
+		send_seg(&st->s, IFINDEX_IN, &r);
+		fc = get_flow(&key_c);
+		fs = get_flow(&key_s);
+		tl_check(r.ret == TC_ACT_REDIRECT, "%s, %s: translated and sent on (%d)", name,
+			 st->what, r.ret);
+		if (!tl_check(fc.seq_end == st->c_seq_end && fc.ack_last == st->c_ack_last &&
+			      fc.wnd_end == st->c_wnd_end && fc.bytes == st->c_bytes,
+			      "%s, %s: client entry: end of data %#x, ACK %#x, window edge %#x, "
+			      "%u bytes", name, st->what, st->c_seq_end, st->c_ack_last,
+			      st->c_wnd_end, st->c_bytes))
+			tl_diag("got %#x, %#x, %#x, %llu", fc.seq_end, fc.ack_last, fc.wnd_end,
+				(unsigned long long)fc.bytes);
+		if (!tl_check(fs.seq_end == st->s_seq_end && fs.ack_last == st->s_ack_last &&
+			      fs.wnd_end == st->s_wnd_end,
+			      "%s, %s: server entry: end of data %#x, ACK %#x, window edge %#x",
+			      name, st->what, st->s_seq_end, st->s_ack_last, st->s_wnd_end))
+			tl_diag("got %#x, %#x, %#x", fs.seq_end, fs.ack_last, fs.wnd_end);
+		tl_check(!!((fc.flags | fs.flags) & FAITHD_XL_SEEN_RST) == st->rst_seen &&
+			 !((fc.flags | fs.flags) & FAITHD_XL_SEEN_FIN),
+			 "%s, %s: %s, no FIN seen", name, st->what,
+			 st->rst_seen ? "SEEN_RST" : "no reset seen");
+	}
+}
+
+static void test_tracking(void)
+{
+	run_steps("blind attacker", blind_steps, ARRAY_SIZE(blind_steps), 0);
+	run_steps("real peers", real_steps, ARRAY_SIZE(real_steps), 3);
+}
+
+/* ---- the kept TSval's segment, checked at the freeze ---------------------- */
+
+static const struct {
+	const char *what;
+	uint32_t seq, ack;
+	bool fits;
+} ts_cases[] = {
+	/* rcv_nxt 0x1000, snd_nxt 0xfffff000, windows 0x20000 and 0x8000 */
+	{ "at rcv_nxt, ACK of everything", 0x1000, 0xfffff000, true },
+	{ "a window behind, ACK 64 KiB behind", 0x1000 - 0x20000, 0xfffff000 - 0x10000, true },
+	{ "a window ahead (data dropped while holding)", 0x21000, 0xfffff000, true },
+	{ "one past a window ahead", 0x21001, 0xfffff000, false },
+	{ "2^31 away", 0x80001000, 0xfffff000, false },
+	{ "ACK past snd_nxt", 0x1000, 0xfffff001, false },
+	{ "ACK more than 64 KiB behind", 0x1000, 0xfffff000 - 0x10001, false },
+};
+
+static void test_ts_segment(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(ts_cases); i++)
+		tl_check(xl_ts_segment_fits(ts_cases[i].seq, ts_cases[i].ack, 0x1000, 0xfffff000,
+					    0x20000, 0x8000) == ts_cases[i].fits,
+			 "kept TSval's segment %s: %s", ts_cases[i].what,
+			 ts_cases[i].fits ? "fits" : "refused (forged?)");
+	tl_check(xl_ts_segment_fits(0x1000 + 65536, 0, 0x1000, 0, 0, 0) &&
+		 !xl_ts_segment_fits(0x1000 + 65537, 0, 0x1000, 0, 0, 0),
+		 "kept TSval's segment: windows count as 64 KiB at least");
+}
+
+/* ---- segments the program cannot translate -------------------------------- */
+
+static void frame_insert(size_t off, const void *b, size_t n)
+{
+	memmove(frame.b + off + n, frame.b + off, frame.len - off);
+	memcpy(frame.b + off, b, n);
+	frame.len += n;
+}
+
+static void add16(size_t off, uint16_t n)
+{
+	put_be16(frame.b + off, get16(frame.b + off) + n);
+}
+
+static void ip4_options(void)
+{
+	frame_insert(ETH_HLEN + IP4_HLEN, "\x01\x01\x01\x00", 4);	/* NOP NOP NOP EOL */
+	frame.b[ETH_HLEN] = 0x46;
+	add16(ETH_HLEN + 2, 4);
+}
+
+static void ip4_first_fragment(void)
+{
+	put_be16(frame.b + ETH_HLEN + 6, 0x2000);	/* MF, offset 0 */
+}
+
+static void ip4_tot_len_0(void)
+{
+	put_be16(frame.b + ETH_HLEN + 2, 0);
+}
+
+static void ip6_dstopts(void)
+{
+	/* next header TCP, 8 bytes, PadN of 4 */
+	frame_insert(ETH_HLEN + IP6_HLEN, "\x06\x00\x01\x04\x00\x00\x00\x00", 8);
+	frame.b[ETH_HLEN + 6] = 60;
+	add16(ETH_HLEN + 4, 8);
+}
+
+static void ip6_first_fragment(void)
+{
+	/* next header TCP, offset 0, more fragments */
+	frame_insert(ETH_HLEN + IP6_HLEN, "\x06\x00\x00\x01\x00\x00\x12\x34", 8);
+	frame.b[ETH_HLEN + 6] = 44;
+	add16(ETH_HLEN + 4, 8);
+}
+
+static void ip6_payload_len_0(void)
+{
+	put_be16(frame.b + ETH_HLEN + 4, 0);
+}
+
+static const struct {
+	const char *what;
+	bool v4;
+	void (*mangle)(void);
+} strays[] = {
+	{ "IPv4 with options", true, ip4_options },
+	{ "an IPv4 first fragment", true, ip4_first_fragment },
+	{ "IPv4 length 0 (BIG TCP)", true, ip4_tot_len_0 },
+	{ "IPv6 behind destination options", false, ip6_dstopts },
+	{ "an IPv6 first fragment", false, ip6_first_fragment },
+	{ "IPv6 payload length 0 (BIG TCP)", false, ip6_payload_len_0 },
+};
+
+/* A stray, s from its peer (seq set), with the entries in state. */
+static void run_stray(int i, struct seg *s, uint32_t state, struct run *r)
+{
+	struct faithd_xl_flow c = flow_c, sv = flow_s;
+
+	c.state = sv.state = state;
+	put_flow(&key_c, &c);
+	put_flow(&key_s, &sv);
+	build_seg(s);
+	strays[i].mangle();
+	run_frame(IFINDEX_IN, r);
+}
+
+static void test_strays(void)
+{
+	for (int i = 0; i < (int)ARRAY_SIZE(strays); i++) {
+		const char *what = strays[i].what;
+		const struct faithd_xl_key *k = strays[i].v4 ? &key_s : &key_c;
+		const struct faithd_xl_flow *base = strays[i].v4 ? &flow_s : &flow_c;
+		struct seg s = { .v4 = strays[i].v4, .flags = ACK | PSH, .seq = base->seq_end,
+				 .ack = 0x1000, .win = 100, .payload = 100 };
+		struct faithd_xl_flow f;
+		struct run r;
+
+		run_stray(i, &s, FAITHD_XL_ACTIVE, &r);
+		f = get_flow(k);
+		tl_check(!r.err && r.ret == TC_ACT_SHOT && (f.flags & FAITHD_XL_STRAY) &&
+			 f.seq_end == base->seq_end && !f.last_ns,
+			 "ACTIVE: %s at the receiver's ACK point: dropped, flagged STRAY for "
+			 "faithd, nothing counted (%d, flags %#x)", what, r.ret, f.flags);
+
+		s.seq += WRAP_HALF;	/* a blind forger's */
+		run_stray(i, &s, FAITHD_XL_ACTIVE, &r);
+		f = get_flow(k);
+		tl_check(!r.err && r.ret == TC_ACT_SHOT && !(f.flags & FAITHD_XL_STRAY),
+			 "ACTIVE: %s 2^31 away: dropped, not flagged (%d, flags %#x)", what,
+			 r.ret, f.flags);
+
+		run_stray(i, &s, FAITHD_XL_HOLD, &r);
+		f = get_flow(k);
+		tl_check(r.ret == TCX_NEXT && intact(&r) && !(f.flags & FAITHD_XL_STRAY),
+			 "HOLD: %s: the socket's, untouched (%d)", what, r.ret);
+	}
+}
+
+/* Later fragments have no ports: the first one decides. */
+static void test_later_fragments(void)
+{
+	struct seg s = { .v4 = true, .flags = ACK, .seq = 0x2000, .ack = 0x1000, .payload = 8 };
+	struct run r;
+
+	reset_flows();
+	build_seg(&s);
+	put_be16(frame.b + ETH_HLEN + 6, 0x0010);	/* offset 128 bytes */
+	run_frame(IFINDEX_IN, &r);
+	tl_check(r.ret == TCX_NEXT && intact(&r) && !(get_flow(&key_s).flags & FAITHD_XL_STRAY),
+		 "an IPv4 later fragment: goes on untouched (%d)", r.ret);
+
+	s.v4 = false;
+	build_seg(&s);
+	frame_insert(ETH_HLEN + IP6_HLEN, "\x06\x00\x00\x10\x00\x00\x12\x34", 8);
+	frame.b[ETH_HLEN + 6] = 44;
+	add16(ETH_HLEN + 4, 8);
+	run_frame(IFINDEX_IN, &r);
+	tl_check(r.ret == TCX_NEXT && intact(&r) && !(get_flow(&key_c).flags & FAITHD_XL_STRAY),
+		 "an IPv6 later fragment: goes on untouched (%d)", r.ret);
+}
+
+/* ---- SYN, VLAN ------------------------------------------------------------ */
+
+static void test_syn(void)
+{
+	struct seg s = { .flags = SYN, .seq = 0x5555, .win = 100 };
+	struct run r;
+
+	reset_flows();
+	send_seg(&s, IFINDEX_IN, &r);
+	tl_check(r.ret == TC_ACT_REDIRECT && r.out[ETH_HLEN + IP4_HLEN + 13] == SYN &&
+		 get32(r.out + ETH_HLEN + IP4_HLEN + 4) == 0x5555 + flow_c.seq_delta,
+		 "a SYN on a handed-off connection's ports: translated to the server, not "
+		 "left to the frozen socket (%d)", r.ret);
+}
+
+static void test_vlan(void)
+{
+	struct seg s = { .flags = ACK | PSH, .seq = 0xffffffc0, .ack = 0x10002000, .win = 100,
+			 .payload = 10 };
+	struct vlan_push_bpf *vp = vlan_push_bpf__open_and_load();
+	int prog = vp ? bpf_program__fd(skel->progs.faithd_xlate) : -1;
+	__u32 zero = 0;
+	struct run r;
+
+	if (!tl_check(vp && !bpf_map__update_elem(vp->maps.next, &zero, sizeof(zero), &prog,
+						  sizeof(prog), BPF_ANY),
+		      "the VLAN helper loads and chains to faithd_xlate"))
+		goto out;
+	reset_flows();
+	build_seg(&s);
+	{
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.b,
+			    .data_size_in = frame.len, .data_out = r.out,
+			    .data_size_out = sizeof(r.out), .repeat = 1);
+
+		r.err = bpf_prog_test_run_opts(bpf_program__fd(vp->progs.vlan_push), &opts);
+		r.ret = (int)opts.retval;
+		r.len = opts.data_size_out;
+	}
+	tl_check(!r.err && r.ret == TCX_NEXT && intact(&r) && !get_flow(&key_c).last_ns,
+		 "a VLAN-tagged frame at the parent interface: left to the VLAN device's "
+		 "link, untouched (%d)", r.ret);
+	run_frame(IFINDEX_IN, &r);
+	tl_check(r.ret == TC_ACT_REDIRECT, "the same frame untagged: translated (%d)", r.ret);
+out:
+	vlan_push_bpf__destroy(vp);
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0) {
+		tl_skip("test_xlate_guard: needs root (BPF_PROG_TEST_RUN)");
+		return tl_report();
+	}
+	if (!tl_check(xlate_prog_load(), "faithd_xlate loads"))
+		return tl_report();
+	test_tracking();
+	test_ts_segment();
+	test_strays();
+	test_later_fragments();
+	test_syn();
+	test_vlan();
+	xlate_prog_unload();
+	return tl_report();
+}
