@@ -316,6 +316,30 @@ static __always_inline int translate(struct __sk_buff *skb, struct faithd_xl_flo
 }
 
 /*
+ * Move *p forward to v in sequence space, never back: one direction's
+ * segments may run on several CPUs at once (a plain store could put back
+ * an older value, and a FIN there would go unnoticed).  How far it moved
+ * it; 0 if it did not.
+ */
+static __always_inline __u32 advance(__u32 *p, __u32 v)
+{
+	__u32 old = *p;
+
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		__u32 cur;
+
+		if (!xl_after(v, old))
+			return 0;
+		cur = __sync_val_compare_and_swap(p, old, v);
+		if (cur == old)
+			return v - old;
+		old = cur;
+	}
+	return 0;	/* lost four races in a row: a later segment moves it */
+}
+
+/*
  * ACTIVE: keep the sender's end of data and ACK point as the receivers
  * would accept them (RFC 793), so that what faithd reads from the entries
  * cannot be moved by a blind attacker who knows the ports: data counts
@@ -329,9 +353,11 @@ static __always_inline void track(struct faithd_xl_flow *f, const struct faithd_
 {
 	__u32 seq = bpf_ntohl(th->seq), end = seq + payload;
 
-	if (payload && !xl_after(end, p->wnd_end) && xl_after(end, f->seq_end)) {
-		f->bytes += end - f->seq_end;	/* new bytes, not the same again */
-		f->seq_end = end;
+	if (payload && !xl_after(end, p->wnd_end)) {
+		__u32 moved = advance(&f->seq_end, end);
+
+		if (moved)	/* new bytes, not the same again */
+			__sync_fetch_and_add(&f->bytes, moved);
 	}
 	if (th->ack) {
 		__u32 ack = bpf_ntohl(th->ack_seq) + f->ack_delta;
@@ -341,9 +367,8 @@ static __always_inline void track(struct faithd_xl_flow *f, const struct faithd_
 			top = f->wnd_end + 1;	/* a FIN right at the edge */
 		if (xl_after(f->ack_last, ack) || xl_after(ack, top))
 			return;
-		f->ack_last = ack;
-		if (xl_after(ack + win, f->wnd_end))
-			f->wnd_end = ack + win;
+		advance(&f->ack_last, ack);
+		advance(&f->wnd_end, ack + win);
 	}
 }
 

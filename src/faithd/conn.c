@@ -103,7 +103,7 @@ void conn_finish(struct worker *w, struct conn *c, const char *how,
 	if (w->ctx->sockmap && (c->sm.on || c->poll_ms))
 		sockmap_end(w, c);
 	if (w->ctx->xlate)
-		xlate_end(w, c);
+		xlate_end(w, c, reset_client, reset_server);
 	log_conn(c, how);
 	list_unlink(c);
 	for (int s = 0; s < 2; s++) {

@@ -159,8 +159,11 @@ uint64_t sockmap_timers(struct worker *w, uint64_t now);
 /* xlate.c: the hand-off to the translating program. */
 /* After bytes moved: start a hand-off when it is due. */
 void xlate_maybe(struct worker *w, struct conn *c);
-/* Before c is logged and closed: its byte counts, out of the poll list. */
-void xlate_end(struct worker *w, struct conn *c);
+/* Before c is logged and closed: its byte counts, out of the poll list;
+ * where a side is to be reset, a handed-off connection's entries go now,
+ * and its frozen socket is replaced by one that resets the peer (see
+ * there). */
+void xlate_end(struct worker *w, struct conn *c, bool reset_client, bool reset_server);
 /* After its sockets are closed: its entries out of `flows`. */
 void xlate_forget(struct worker *w, struct conn *c);
 /* At c's idle deadline: true if it was idle; else it is re-queued. */

@@ -140,6 +140,16 @@ static int queue_seq(int fd, int q, __u32 *seq)
 	return 0;
 }
 
+/* Set a socket's (in repair, not yet connected) next sequence number of
+ * queue q. */
+static int set_queue_seq(int fd, int q, __u32 seq)
+{
+	if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, &seq, sizeof(seq)) < 0)
+		return -errno;
+	return 0;
+}
+
 /* The TSval the socket would send now. */
 static int socket_clock(int fd, __u32 *ts)
 {
@@ -510,16 +520,71 @@ uint64_t xlate_timers(struct worker *w, uint64_t now)
 	return next;
 }
 
-void xlate_end(struct worker *w, struct conn *c)
+/*
+ * Reset side s's peer of a handed-off connection, now.  The frozen socket's
+ * sequence numbers are those of the hand-off, far behind: a reset from it
+ * would be outside the peer's window, ignored.  So it is closed (frozen:
+ * silently), and a socket made in its place without a handshake
+ * (TCP_REPAIR, as checkpoint/restore tools do) at the numbers the peer
+ * expects now (from the entries: the other side's end of data, shifted, and
+ * this side's) sends the reset.  Were they off, the peer's challenge ACK
+ * (RFC 5961) would find no socket, and the stack's reset to it is exact.
+ */
+static void reset_peer(struct conn *c, int s, const struct faithd_xl_flow f[2])
 {
-	struct faithd_xl_flow f;
+	const struct faithd_xl_flow *in = &f[s], *out = &f[!s];
+	__u32 snd = (out->flags & FAITHD_XL_SEEN_FIN ? out->fin_end : out->seq_end) +
+		    out->seq_delta;
+	__u32 rcv = in->flags & FAITHD_XL_SEEN_FIN ? in->fin_end : in->seq_end;
+	struct sockaddr_storage local, peer;
+	socklen_t llen = sizeof(local), plen = sizeof(peer);
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int one = 1, fd;
+
+	if (getsockname(c->fd[s], (struct sockaddr *)&local, &llen) < 0 ||
+	    getpeername(c->fd[s], (struct sockaddr *)&peer, &plen) < 0)
+		return;
+	close(c->fd[s]);
+	c->fd[s] = -1;
+	fd = socket(local.ss_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+		return;
+	/* The client side's address is the faith address: not local. */
+	if (repair(fd, 1) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (local.ss_family == AF_INET6 ?
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one)) :
+	     setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one))) < 0 ||
+	    bind(fd, (struct sockaddr *)&local, llen) < 0 ||
+	    set_queue_seq(fd, TCP_SEND_QUEUE, snd) || set_queue_seq(fd, TCP_RECV_QUEUE, rcv) ||
+	    connect(fd, (struct sockaddr *)&peer, plen) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0 ||
+	    repair(fd, TCP_REPAIR_OFF_NO_WP))
+		log_debug("fd %d: no reset to the %s: %s", c->fd[!s] >= 0 ? c->fd[!s] : fd,
+			  s == SIDE_CLIENT ? "client" : "server", strerror(errno));
+	close(fd);	/* SO_LINGER 0: the reset */
+}
+
+void xlate_end(struct worker *w, struct conn *c, bool reset_client, bool reset_server)
+{
+	const bool reset[2] = { [SIDE_CLIENT] = reset_client, [SIDE_SERVER] = reset_server };
+	struct faithd_xl_flow f[2] = { { .state = 0 }, { .state = 0 } };
 
 	poll_unlink(w, c);
 	if (c->xl.phase != XL_ON)
 		return;
 	for (int s = 0; s < 2; s++)
-		if (!read_entry(w, c, s, &f))
-			c->dir[s].bytes += f.bytes;
+		if (!read_entry(w, c, s, &f[s]))
+			c->dir[s].bytes += f[s].bytes;
+	if (!reset_client && !reset_server)
+		return;
+	/* Out of the map first: the peers' segments now find no socket
+	 * (the stack resets them) or the frozen one, which takes them. */
+	forget_entries(w, c);
+	c->xl.phase = XL_NEVER;
+	for (int s = 0; s < 2; s++)
+		if (reset[s])
+			reset_peer(c, s, f);
 }
 
 void xlate_forget(struct worker *w, struct conn *c)

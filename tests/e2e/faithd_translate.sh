@@ -92,6 +92,7 @@ flows_map() {
 }
 flows_count() { bpftool map dump id "$(flows_map)" -j | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
 handoffs() { grep -c "handed off after" "$FAITHD_LOG"; }
+strays() { grep -c "7020: segments the translation cannot carry" "$FAITHD_LOG"; }
 
 M50=$((50 << 20))
 check "50 MB each way, handed off on the way: byte-exact" \
@@ -150,7 +151,8 @@ check "... it was handed off" test "$(handoffs)" -gt "$n"
 check "... logged as 'reset by server'" wait_for "$FAITHD_LOG" "192\.0\.2\.2:7020: reset by server"
 
 # A blind attacker who knows the ports: 200 resets with random sequence
-# numbers from each side while the handed-off connection is idle.  The
+# numbers from each side while the handed-off connection is idle, then 50
+# times a byte of data and a reset right after it, twice 2^31 apart.  The
 # peers refuse them (RFC 5961) and so does faithd: the connection goes on.
 : >"$TMP/xlate.log"
 # A namespace's count of TCP segments received (/proc/net/snmp InSegs).
@@ -172,6 +174,10 @@ if [ -n "$cport" ] && [ -n "$uport" ]; then
 	else
 		notok "blind resets translated to the other peer: $in_s segments at the server, $in_c at the client"
 	fi
+	# The review's attack on the program's bookkeeping: a byte and a
+	# reset, twice, 2^31 apart, ended the connection every time.
+	C python3 "$E2E/xlate.py" spoof-jump 2001:db8:1::2 64:ff9b::c000:202 7020 "$cport" 50 >/dev/null
+	S python3 "$E2E/xlate.py" spoof-jump 192.0.2.2 192.0.2.1 "$uport" 7020 50 >/dev/null
 else
 	notok "blind resets: no connection found (client port '$cport', router port '$uport')"
 fi
@@ -182,6 +188,60 @@ else
 fi
 check "... and ends with the client's FIN" wait_for "$TMP/xlate.log" '^twice: eof seen'
 check "... logged as 'closed'" wait_for "$FAITHD_LOG" "192\.0\.2\.2:7020: closed; 6291465 bytes to server, 6291456 to client"
+
+# A blind attacker sprays segments with the client's ports and TSvals far
+# ahead while the connection is handed off: a kept TSval of theirs would
+# set the clocks so that the peers drop each other's segments (PAWS).  The
+# kept one's segment is checked at the freeze: refused, or a real one.
+n=$(handoffs)
+if C python3 "$E2E/xlate.py" client 64:ff9b::c000:202 7020 T $((8 << 20)) 1 >"$TMP/spray.out" 2>&1; then
+	ok "TSvals sprayed during the hand-off: 8 MiB each way come back byte-exact ($(grep -o 'sprayed [0-9]*' "$TMP/spray.out") segments)"
+else
+	notok "TSvals sprayed during the hand-off: 8 MiB each way"; sed 's/^/#   /' "$TMP/spray.out"
+fi
+if grep -q "not handed off: a timestamp's segment does not fit the connection (forged?)" "$FAITHD_LOG"; then
+	ok "... the sprayed TSval was refused at the freeze (the log says so)"
+elif [ "$(handoffs)" -gt "$n" ]; then
+	ok "... handed off with a real TSval (the last kept was the client's)"
+else
+	notok "... neither refused nor handed off"; tail -5 "$FAITHD_LOG" | sed 's/^/#   /'
+fi
+
+# Segments the translation cannot carry: after the hand-off the server's
+# come with IP options.  The program drops them and flags the connection;
+# faithd ends it, with a reset to each peer instead of a stall.
+: >"$TMP/xlate.log"
+n=$(handoffs) k=$(strays)
+check "IP options from the server after the hand-off: the client gets a reset, not a stall" \
+	C python3 "$E2E/xlate.py" client 64:ff9b::c000:202 7020 O $((2 << 20))
+check "... it was handed off" test "$(handoffs)" -gt "$n"
+check "... logged as such" test "$(strays)" -gt "$k"
+check "... and the server gets a reset too" wait_for "$TMP/xlate.log" '^reset seen'
+
+# Segments that come another way than the program's interfaces (here a tun
+# device: not Ethernet) reach the frozen socket, which counts them: faithd
+# ends the connection, with a reset to each peer.
+: >"$TMP/xlate.log"
+n=$(handoffs) k=$(strays)
+C python3 "$E2E/xlate.py" client 64:ff9b::c000:202 7020 Q $((2 << 20)) >"$TMP/tun.out" 2>&1 &
+cl=$!
+PIDS+=("$cl")
+for _ in $(seq 50); do [ "$(handoffs)" -gt "$n" ] && break; sleep 0.1; done
+sleep 0.4
+uport=$(S ss -tnH state established '( sport = :7020 )' | awk '{ print $4 }' | sed 's/.*://' | head -1)
+if [ -n "$uport" ]; then
+	R python3 "$E2E/xlate.py" tun-inject 192.0.2.2 192.0.2.1 "$uport" 7020 10 >/dev/null
+else
+	notok "segments another way: no connection found"
+fi
+if wait "$cl"; then
+	ok "segments to the frozen socket another way (a tun device): the client gets a reset"
+else
+	notok "segments to the frozen socket another way: the client gets a reset"; sed 's/^/#   /' "$TMP/tun.out"
+fi
+check "... logged as such" test "$(strays)" -gt "$k"
+check "... and the server gets a reset too" wait_for "$TMP/xlate.log" '^reset seen'
+check "... and the tun device is gone" sh -c "! ip -n $NS_R link show xltun0 2>/dev/null"
 
 # -i 3: a handed-off connection idle for 3 s is ended; each peer's next
 # segment gets a reset from the router.

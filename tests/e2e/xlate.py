@@ -15,15 +15,35 @@ and a length N (8 bytes, big-endian), then:
   D  send N bytes, wait PAUSE_S, send N more, close
   U  read to EOF (2N bytes: the client pauses in the middle), send the
      count read (8 bytes), close
+  O  read N bytes, send N bytes, read one byte, then send N more with IP
+     options (which the translation cannot carry): log "reset seen" if
+     that fails so, else wait as W does
+  Q  as W
 Every byte is checked against a pattern; a mismatch is logged.
 
 xlate.py client ADDR PORT MODE N [PAUSE]: the other side of MODE (R, W, H,
-I, P); PAUSE seconds (default 0.5) between the bulk part and the end, for
-the hand-off to happen.  Exit 0 if what should happen did.
+I, P, O, Q); PAUSE seconds (default 0.5) between the bulk part and the end,
+for the hand-off to happen.  Exit 0 if what should happen did: in O and Q
+a reset within 15 s (O: instead of the server's last N bytes; Q: while
+waiting, after segments reached the relay's frozen socket another way).
+T: as the client of W, but while the first N bytes go both ways, the
+client's process sprays segments with its own addresses and ports,
+random sequence numbers and TSvals far ahead: a blind attacker's attempt
+to poison the clocks of the hand-off.  Exit 0 if the N bytes came back.
 
 xlate.py spoof-rst SRC DST DPORT SPORT COUNT: COUNT resets from SRC:SPORT
 to DST:DPORT (IPv6 or IPv4, a raw socket) with random sequence numbers:
 what a blind attacker who knows the ports sends.
+
+xlate.py spoof-jump SRC DST DPORT SPORT COUNT: COUNT times, from a random
+X: a byte of data at X and a reset at X + 1, then the same 2^31 further
+(one of the two is "ahead" of any point): an attempt to move the
+program's end of data and match it with a reset.
+
+xlate.py tun-inject SRC DST DPORT SPORT COUNT: COUNT ACKs, 0.2 s apart, from
+SRC:SPORT to DST:DPORT (IPv4), written into a tun device made for it:
+segments that come in another way than the Ethernet interfaces faithd's
+program is on (as a sender repeats what goes astray).
 """
 import random
 import socket
@@ -103,6 +123,14 @@ def handle(conn, log):
                 log_line(log, 'short read')
                 return
             send_n(conn, n)
+            if what == b'O':
+                conn.recv(1)
+                conn.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, b'\x01\x01\x01\x00')
+                try:
+                    send_n(conn, n, n)
+                except ConnectionResetError:
+                    log_line(log, 'reset seen')
+                    return
             if what == b'R':
                 conn.recv(1)
                 linger0(conn)
@@ -165,7 +193,10 @@ def csum16(data):
     return ~total & 0xffff
 
 
-def spoof_rst(src, dst, dport, sport, count):
+RST, PSH_ACK, ACK = 0x04, 0x18, 0x10
+
+
+def raw_socket(src, dst):
     v6 = ':' in dst
     s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_RAW,
                       socket.IPPROTO_TCP)
@@ -173,15 +204,74 @@ def spoof_rst(src, dst, dport, sport, count):
         # The kernel fills in the checksum at offset 16 of what we send.
         s.setsockopt(socket.IPPROTO_IPV6, 7, 16)  # IPV6_CHECKSUM
     s.bind((src, 0))
+    return s
+
+
+def tcp_segment(src, dst, sport, dport, seq, ack, flags, payload=b'', tsval=None):
+    """A TCP segment, its checksum set for IPv4 (IPv6: IPV6_CHECKSUM)."""
+    opts = b'' if tsval is None else b'\x01\x01\x08\x0a' + struct.pack('>II', tsval, 0)
+    seg = struct.pack('>HHIIBBHHH', sport, dport, seq & 0xffffffff, ack & 0xffffffff,
+                      (5 + len(opts) // 4) << 4, flags, 0xffff, 0, 0) + opts + payload
+    if ':' not in dst:
+        pseudo = (socket.inet_aton(src) + socket.inet_aton(dst) +
+                  struct.pack('>BBH', 0, socket.IPPROTO_TCP, len(seg)))
+        seg = seg[:16] + struct.pack('>H', csum16(pseudo + seg)) + seg[18:]
+    return seg
+
+
+def spoof_rst(src, dst, dport, sport, count):
+    s = raw_socket(src, dst)
     for _ in range(count):
-        seg = struct.pack('>HHIIBBHHH', sport, dport, random.getrandbits(32), 0,
-                          5 << 4, 0x04, 0, 0, 0)
-        if not v6:
-            pseudo = (socket.inet_aton(src) + socket.inet_aton(dst) +
-                      struct.pack('>BBH', 0, socket.IPPROTO_TCP, len(seg)))
-            seg = seg[:16] + struct.pack('>H', csum16(pseudo + seg)) + seg[18:]
-        s.sendto(seg, (dst, 0))
+        s.sendto(tcp_segment(src, dst, sport, dport, random.getrandbits(32), 0, RST),
+                 (dst, 0))
     print('sent %d resets' % count)
+    return 0
+
+
+def spoof_jump(src, dst, dport, sport, count):
+    s = raw_socket(src, dst)
+    for _ in range(count):
+        x = random.getrandbits(32)
+        for seq in (x, x + (1 << 31)):
+            s.sendto(tcp_segment(src, dst, sport, dport, seq, random.getrandbits(32),
+                                 PSH_ACK, b'j'), (dst, 0))
+            s.sendto(tcp_segment(src, dst, sport, dport, seq + 1, 0, RST), (dst, 0))
+    print('sent %d jumps' % count)
+    return 0
+
+
+def spray_ts(src, dst, sport, dport, stop):
+    """ACKs with random numbers and TSvals far ahead, until stop is set."""
+    s = raw_socket(src, dst)
+    n = 0
+    while not stop.is_set():
+        s.sendto(tcp_segment(src, dst, sport, dport, random.getrandbits(32),
+                             random.getrandbits(32), ACK,
+                             tsval=random.getrandbits(31) | (1 << 31)), (dst, 0))
+        n += 1
+        time.sleep(0.0005)
+    return n
+
+
+def tun_inject(src, dst, dport, sport, count):
+    import fcntl
+    import subprocess
+    tun = open('/dev/net/tun', 'r+b', buffering=0)
+    # TUNSETIFF: IFF_TUN | IFF_NO_PI
+    fcntl.ioctl(tun, 0x400454ca, struct.pack('16sH', b'xltun0', 0x0001 | 0x1000))
+    subprocess.run(['sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0',
+                    'net.ipv4.conf.xltun0.rp_filter=0'], check=True)
+    subprocess.run(['ip', 'link', 'set', 'xltun0', 'up'], check=True)
+    for _ in range(count):
+        seg = tcp_segment(src, dst, sport, dport, random.getrandbits(32),
+                          random.getrandbits(32), ACK)
+        ip = struct.pack('>BBHHHBBH4s4s', 0x45, 0, 20 + len(seg), 0, 0x4000, 64,
+                         socket.IPPROTO_TCP, 0, socket.inet_aton(src), socket.inet_aton(dst))
+        ip = ip[:10] + struct.pack('>H', csum16(ip)) + ip[12:]
+        tun.write(ip + seg)
+        time.sleep(0.2)
+    tun.close()
+    print('injected %d segments through xltun0' % count)
     return 0
 
 
@@ -215,11 +305,38 @@ def client(addr, port, mode, n, pause):
         print('half-close: %d bytes back' % got)
         return 0 if got == n else 1
     # Both ways at once: the server answers as it reads.
-    got = exchange(s, n)
+    if mode == 'T':
+        stop = threading.Event()
+        local, peer = s.getsockname(), s.getpeername()
+        sprayer = threading.Thread(target=lambda: print(
+            'sprayed %d segments' % spray_ts(local[0], peer[0], local[1], peer[1], stop)))
+        sprayer.start()
+        got = exchange(s, n)
+        time.sleep(pause)
+        stop.set()
+        sprayer.join()
+    else:
+        got = exchange(s, n)
     print('exchanged %d bytes' % got)
     if got != n:
         return 1
     time.sleep(pause)
+    if mode in ('O', 'Q'):
+        s.settimeout(15)
+        try:
+            if mode == 'O':
+                s.sendall(b'o')
+                got = recv_n(s, n)
+                print('no reset: got all %d bytes' % got)
+            else:
+                print('no reset: got %r' % s.recv(1))
+            return 1
+        except ConnectionResetError:
+            print('reset seen')
+            return 0
+        except socket.timeout:
+            print('stalled: no reset within 15 s')
+            return 1
     if mode == 'R':
         s.sendall(b'x')
         try:
@@ -238,7 +355,7 @@ def client(addr, port, mode, n, pause):
         except (ConnectionResetError, BrokenPipeError):
             print('reset seen')
             return 0
-    if mode == 'W':
+    if mode in ('W', 'T'):
         linger0(s)
     s.close()
     return 0
@@ -247,9 +364,13 @@ def client(addr, port, mode, n, pause):
 if __name__ == '__main__':
     if sys.argv[1] == 'serve':
         serve(sys.argv[2], int(sys.argv[3]), sys.argv[4])
-    elif sys.argv[1] == 'spoof-rst':
-        sys.exit(spoof_rst(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
-                           int(sys.argv[6])))
+    elif sys.argv[1] in ('spoof-rst', 'spoof-jump'):
+        spoof = spoof_rst if sys.argv[1] == 'spoof-rst' else spoof_jump
+        sys.exit(spoof(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
+                       int(sys.argv[6])))
+    elif sys.argv[1] == 'tun-inject':
+        sys.exit(tun_inject(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
+                            int(sys.argv[6])))
     else:
         sys.exit(client(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]),
                         float(sys.argv[6]) if len(sys.argv) > 6 else 0.5))
