@@ -20,8 +20,8 @@ LOADER_SRCS := src/loader.c src/objects.c src/iface.c src/netlink.c \
                src/json.c src/util.c src/pindex.c src/pindex_build.c \
                src/pindex_start.c
 RELAY_SRCS  := src/relay.c
-# faithd's pure-userspace parts: address mapping, faithd.conf.
-FAITHD_LIB_SRCS := src/faithd/addrmap.c src/faithd/conf.c
+# faithd's pure-userspace parts: address mapping, faithd.conf, timer heap.
+FAITHD_LIB_SRCS := src/faithd/addrmap.c src/faithd/conf.c src/faithd/polls.c
 FAITHD_LIB_OBJS := $(FAITHD_LIB_SRCS:src/faithd/%.c=$(BUILD)/faithd/%.o)
 # The daemon: command line, master, workers, connections, policy, limits, log.
 FAITHD_SRCS := src/faithd/main.c src/faithd/master.c src/faithd/worker.c \

@@ -521,18 +521,9 @@ bool sockmap_idle(struct worker *w, struct conn *c)
 
 uint64_t sockmap_timers(struct worker *w, uint64_t now)
 {
-	uint64_t next = UINT64_MAX;
-	struct conn *c = w->polled, *n;
+	struct conn *c;
 
-	for (; c; c = n) {
-		n = c->poll_next;
-		if (c->poll_ms <= now) {
-			poll_unlink(w, c);
-			check(w, c);
-		}
-	}
-	for (c = w->polled; c; c = c->poll_next)
-		if (c->poll_ms < next)
-			next = c->poll_ms;
-	return next;
+	while ((c = poll_due(w, now)))
+		check(w, c);
+	return poll_next_ms(w);
 }

@@ -67,32 +67,6 @@ void list_unlink(struct conn *c)
 	c->prev = c->next = NULL;
 }
 
-void poll_unlink(struct worker *w, struct conn *c)
-{
-	if (!c->poll_ms)
-		return;
-	if (c->poll_prev)
-		c->poll_prev->poll_next = c->poll_next;
-	else
-		w->polled = c->poll_next;
-	if (c->poll_next)
-		c->poll_next->poll_prev = c->poll_prev;
-	c->poll_prev = c->poll_next = NULL;
-	c->poll_ms = 0;
-}
-
-void poll_at(struct worker *w, struct conn *c, uint64_t when)
-{
-	if (!c->poll_ms) {
-		c->poll_prev = NULL;
-		c->poll_next = w->polled;
-		if (w->polled)
-			w->polled->poll_prev = c;
-		w->polled = c;
-	}
-	c->poll_ms = when ? when : 1;
-}
-
 static int listeners_watch(struct worker *w, bool on)
 {
 	struct faithd_opts *o = w->ctx->opts;
@@ -311,6 +285,8 @@ static int worker_setup(struct worker *w)
 	w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (w->epfd < 0 || w->sigfd < 0)
 		return -errno;
+	if ((w->ctx->sockmap || w->ctx->xlate) && polls_init(w))
+		return -ENOMEM;
 	w->sigref.kind = EV_SIGNAL;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->sigfd, &e) < 0)
 		return -errno;
@@ -341,6 +317,7 @@ static void worker_cleanup(struct worker *w)
 		close(w->sigfd);
 	if (w->epfd >= 0)
 		close(w->epfd);
+	polls_free(w);
 }
 
 int faithd_worker(struct faithd_ctx *ctx)

@@ -44,9 +44,10 @@ struct worker {
 	int npipes;
 	int pipes[PIPE_POOL_MAX][2];
 	/* Connections the sockmap or translate data path looks at on a
-	 * timer (a worker runs one data path): unordered, each with its
-	 * poll_ms. */
-	struct conn *polled;
+	 * timer (a worker runs one data path): a min-heap by poll_ms, see
+	 * polls.c. */
+	struct conn **polls;
+	size_t npolls, polls_max;
 };
 
 /* One direction of a relayed connection: bytes from fd[d] to fd[!d]. */
@@ -116,8 +117,8 @@ struct conn {
 		struct sm_conn sm;	/* --datapath sockmap only */
 		struct xl_conn xl;	/* --datapath translate only */
 	};
-	struct conn *poll_prev, *poll_next;	/* in the worker's polled list */
-	uint64_t poll_ms;		/* next look; 0: not in the list */
+	size_t poll_slot;		/* 1 + its place in the worker's heap; 0: none */
+	uint64_t poll_ms;		/* next look; 0: not in the heap */
 	bool connected;
 	bool dead;			/* ended; freed after the batch */
 	struct faithd_target t;
@@ -142,9 +143,19 @@ void pipes_drain(struct worker *w);
 /* worker.c */
 void list_append(struct conn_list *l, struct conn *c);
 void list_unlink(struct conn *c);
-/* Look at c at when (ms); in the polled list until poll_unlink(). */
+
+/* polls.c: connections looked at on a timer. */
+int polls_init(struct worker *w);
+void polls_free(struct worker *w);
+/* Look at c at when (ms), earlier or later than set before; until
+ * poll_unlink() or poll_due(). */
 void poll_at(struct worker *w, struct conn *c, uint64_t when);
 void poll_unlink(struct worker *w, struct conn *c);
+/* The first connection due at now, out of the heap (poll_ms 0); NULL if
+ * none is. */
+struct conn *poll_due(struct worker *w, uint64_t now);
+/* When the next one is due; UINT64_MAX if none. */
+uint64_t poll_next_ms(const struct worker *w);
 
 /* sockmap.c: the in-kernel relay, once the upstream connection is up. */
 void sockmap_relay(struct worker *w, struct conn *c);

@@ -489,16 +489,10 @@ static void step_on(struct worker *w, struct conn *c, uint64_t now)
 
 uint64_t xlate_timers(struct worker *w, uint64_t now)
 {
-	uint64_t next = UINT64_MAX;
-	struct conn *c = w->polled, *n;
+	struct conn *c;
 
-	for (; c; c = n) {
-		n = c->poll_next;
-		if (c->poll_ms > now) {
-			if (c->poll_ms < next)
-				next = c->poll_ms;
-			continue;
-		}
+	/* Each step looks again later (> now), or ends c. */
+	while ((c = poll_due(w, now))) {
 		switch (c->xl.phase) {
 		case XL_WATCH:
 			step_watch(w, c, now);
@@ -510,14 +504,10 @@ uint64_t xlate_timers(struct worker *w, uint64_t now)
 			step_on(w, c, now);
 			break;
 		default:
-			poll_unlink(w, c);
 			break;
 		}
-		/* c may have ended; n is still in the list (or the next batch). */
-		if (!c->dead && c->poll_ms && c->poll_ms < next)
-			next = c->poll_ms;
 	}
-	return next;
+	return poll_next_ms(w);
 }
 
 /*
