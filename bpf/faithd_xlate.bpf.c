@@ -342,13 +342,19 @@ static __always_inline __u32 advance(__u32 *p, __u32 v)
 /*
  * ACTIVE: keep the sender's end of data and ACK point as the receivers
  * would accept them (RFC 793), so that what faithd reads from the entries
- * cannot be moved by a blind attacker who knows the ports: data counts
- * only inside the window the receiver announced (the peer entry's
- * wnd_end), an ACK only from the last one up to what the receiver may have
- * sent (the end of its data or FIN, or the window this sender announced).
- * The window the receiver sees (win, scaled) moves this sender's wnd_end.
+ * cannot be moved by a blind attacker who knows the ports:
+ *
+ *   seq_end  data counts only inside the window the receiver announced
+ *            (the peer entry's wnd_end);
+ *   nxt      ...and, where resets and FINs count, only in order: from
+ *            where it stands, or up to the receiver's ACK (after a loss);
+ *   ack_last an ACK counts from the last one up to the end of what the
+ *            receiver sent (its seq_end, or past its FIN): while the
+ *            connection is idle, only the exact point.
+ *
+ * win is the window the receiver sees (scaled): it moves wnd_end.
  */
-static __always_inline void track(struct faithd_xl_flow *f, const struct faithd_xl_flow *p,
+static __always_inline void track(struct faithd_xl_flow *f, struct faithd_xl_flow *p,
 				  const struct tcphdr *th, __u32 payload, __u32 win)
 {
 	__u32 seq = bpf_ntohl(th->seq), end = seq + payload;
@@ -358,28 +364,29 @@ static __always_inline void track(struct faithd_xl_flow *f, const struct faithd_
 
 		if (moved)	/* new bytes, not the same again */
 			__sync_fetch_and_add(&f->bytes, moved);
+		if (!xl_after(seq, f->nxt))
+			advance(&f->nxt, end);
 	}
 	if (th->ack) {
 		__u32 ack = bpf_ntohl(th->ack_seq) + f->ack_delta;
 		__u32 top = p->flags & FAITHD_XL_SEEN_FIN ? p->fin_end : p->seq_end;
 
-		if (xl_after(f->wnd_end + 1, top))
-			top = f->wnd_end + 1;	/* a FIN right at the edge */
 		if (xl_after(f->ack_last, ack) || xl_after(ack, top))
 			return;
 		advance(&f->ack_last, ack);
 		advance(&f->wnd_end, ack + win);
+		advance(&p->nxt, ack);
 	}
 }
 
 /*
  * ACTIVE: note what ends the connection, for faithd.  A reset counts only
  * at an exact point: where the receiver's last ACK (sent on through the
- * other entry) says it is, or the end of the sender's own data or FIN (a
- * reset right after data comes before the ACK of it) — as the receiver
- * checks (RFC 5961), a blind reset would have to guess 32 bits.  A FIN
- * counts where the sender's data ends (a blind FIN elsewhere is not
- * noted); faithd then waits for the receiver's ACK of it.
+ * other entry) says it is, or where the sender's data ends in order, or
+ * after its FIN (a reset right after data comes before the ACK of it) — as
+ * the receiver checks (RFC 5961), a blind reset would have to guess 32
+ * bits.  A FIN counts where the sender's data ends in order (a blind FIN
+ * elsewhere is not noted); faithd then waits for the receiver's ACK of it.
  */
 static __always_inline void note_end(struct faithd_xl_flow *f, const struct faithd_xl_flow *p,
 				     const struct tcphdr *th, __u32 payload)
@@ -387,12 +394,12 @@ static __always_inline void note_end(struct faithd_xl_flow *f, const struct fait
 	__u32 seq = bpf_ntohl(th->seq);
 
 	if (th->rst) {
-		if (seq == f->seq_end || p->ack_last == seq ||
+		if (seq == f->nxt || p->ack_last == seq ||
 		    ((f->flags & FAITHD_XL_SEEN_FIN) && seq == f->fin_end))
 			f->flags |= FAITHD_XL_SEEN_RST;
 		return;
 	}
-	if (th->fin && seq + payload == f->seq_end) {
+	if (th->fin && seq + payload == f->nxt) {
 		f->fin_end = seq + payload + 1;
 		f->flags |= FAITHD_XL_SEEN_FIN;
 	}

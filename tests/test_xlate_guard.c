@@ -45,13 +45,13 @@
 struct step {
 	const char *what;
 	struct seg s;
-	uint32_t c_seq_end, c_ack_last, c_wnd_end;	/* the client's entry */
+	uint32_t c_seq_end, c_nxt, c_ack_last, c_wnd_end;	/* the client's entry */
 	uint32_t s_seq_end, s_ack_last, s_wnd_end;	/* the server's */
 	uint32_t c_bytes;
 	bool rst_seen;				/* in either entry */
 };
 
-#define C_INIT	0xffffffc0, 0x2000, 0x12000
+#define C_INIT	0xffffffc0, 0xffffffc0, 0x2000, 0x12000
 #define S_INIT	0x2000, 0xffffffc0, 0xffc0
 
 static const struct step blind_steps[] = {
@@ -88,34 +88,40 @@ static const struct step blind_steps[] = {
 static const struct step real_steps[] = {
 	{ "100 bytes inside the server's window",
 	  { .flags = ACK | PSH, .seq = 0xffffffc0, .ack = 0x10002000, .payload = 100 },
-	  0x24, 0x2000, 0x12000, S_INIT, 100, false },
+	  0x24, 0x24, 0x2000, 0x12000, S_INIT, 100, false },
 	{ "the server ACKs them, window 1000",
 	  { .v4 = true, .flags = ACK, .seq = 0x2000, .ack = 0x30000029, .win = 1000 },
-	  0x24, 0x2000, 0x12000, 0x2000, 0x24, 0xffc0, 100, false },
+	  0x24, 0x24, 0x2000, 0x12000, 0x2000, 0x24, 0xffc0, 100, false },
 	{ "an older ACK from the server, window 0xffff: nothing moves",
 	  { .v4 = true, .flags = ACK, .seq = 0x2000, .ack = 0x30000005, .win = 0xffff },
-	  0x24, 0x2000, 0x12000, 0x2000, 0x24, 0xffc0, 100, false },
+	  0x24, 0x24, 0x2000, 0x12000, 0x2000, 0x24, 0xffc0, 100, false },
 	/* 0xffff as the client sees it: 0x1fff << 3. */
 	{ "the server's window opens: 0x24 + 0xfff8",
 	  { .v4 = true, .flags = ACK, .seq = 0x2000, .ack = 0x30000029, .win = 0xffff },
-	  0x24, 0x2000, 0x12000, 0x2000, 0x24, 0x1001c, 100, false },
-	{ "client data ending at the new edge counts (and the gap before it)",
+	  0x24, 0x24, 0x2000, 0x12000, 0x2000, 0x24, 0x1001c, 100, false },
+	{ "client data ending at the new edge, out of order: counts (the gap too), not in order",
 	  { .flags = ACK | PSH, .seq = 0x1001c - 100, .ack = 0x10002000, .payload = 100 },
-	  0x1001c, 0x2000, 0x12000, 0x2000, 0x24, 0x1001c, 100 + 0xfff8, false },
-	{ "one client byte past it does not",
+	  0x1001c, 0x24, 0x2000, 0x12000, 0x2000, 0x24, 0x1001c, 100 + 0xfff8, false },
+	{ "a client reset where that data ends: not where resets count",
+	  { .flags = RST, .seq = 0x1001c },
+	  0x1001c, 0x24, 0x2000, 0x12000, 0x2000, 0x24, 0x1001c, 100 + 0xfff8, false },
+	{ "one client byte past the edge: not counted",
 	  { .flags = ACK | PSH, .seq = 0x1001c, .ack = 0x10002000, .payload = 1 },
-	  0x1001c, 0x2000, 0x12000, 0x2000, 0x24, 0x1001c, 100 + 0xfff8, false },
+	  0x1001c, 0x24, 0x2000, 0x12000, 0x2000, 0x24, 0x1001c, 100 + 0xfff8, false },
+	{ "the server ACKs all of it (the gap came): the client's in-order end catches up",
+	  { .v4 = true, .flags = ACK, .seq = 0x2000, .ack = 0x30010021, .win = 0xffff },
+	  0x1001c, 0x1001c, 0x2000, 0x12000, 0x2000, 0x1001c, 0x20014, 100 + 0xfff8, false },
 	{ "200 server bytes inside the client's window (0x12000)",
-	  { .v4 = true, .flags = ACK | PSH, .seq = 0x2000, .ack = 0x30000029, .win = 0xffff,
+	  { .v4 = true, .flags = ACK | PSH, .seq = 0x2000, .ack = 0x30010021, .win = 0xffff,
 	    .payload = 200 },
-	  0x1001c, 0x2000, 0x12000, 0x20c8, 0x24, 0x1001c, 100 + 0xfff8, false },
+	  0x1001c, 0x1001c, 0x2000, 0x12000, 0x20c8, 0x1001c, 0x20014, 100 + 0xfff8, false },
 	/* 0x4000 << 3 is more than the server's unscaled field takes. */
 	{ "the client ACKs them, window 0x4000 << 3: 0xffff to the server",
 	  { .flags = ACK, .seq = 0x1001c, .ack = 0x100020c8, .win = 0x4000 },
-	  0x1001c, 0x20c8, 0x120c7, 0x20c8, 0x24, 0x1001c, 100 + 0xfff8, false },
-	{ "the client's reset at the server's ACK point ends it",
-	  { .flags = RST, .seq = 0x24 },
-	  0x1001c, 0x20c8, 0x120c7, 0x20c8, 0x24, 0x1001c, 100 + 0xfff8, true },
+	  0x1001c, 0x1001c, 0x20c8, 0x120c7, 0x20c8, 0x1001c, 0x20014, 100 + 0xfff8, false },
+	{ "the client's reset at its in-order end, the server's ACK point, ends it",
+	  { .flags = RST, .seq = 0x1001c },
+	  0x1001c, 0x1001c, 0x20c8, 0x120c7, 0x20c8, 0x1001c, 0x20014, 100 + 0xfff8, true },
 };
 
 static void run_steps(const char *name, const struct step *steps, size_t n, uint8_t c_wscale)
@@ -137,13 +143,14 @@ static void run_steps(const char *name, const struct step *steps, size_t n, uint
 		fs = get_flow(&key_s);
 		tl_check(r.ret == TC_ACT_REDIRECT, "%s, %s: translated and sent on (%d)", name,
 			 st->what, r.ret);
-		if (!tl_check(fc.seq_end == st->c_seq_end && fc.ack_last == st->c_ack_last &&
-			      fc.wnd_end == st->c_wnd_end && fc.bytes == st->c_bytes,
-			      "%s, %s: client entry: end of data %#x, ACK %#x, window edge %#x, "
-			      "%u bytes", name, st->what, st->c_seq_end, st->c_ack_last,
-			      st->c_wnd_end, st->c_bytes))
-			tl_diag("got %#x, %#x, %#x, %llu", fc.seq_end, fc.ack_last, fc.wnd_end,
-				(unsigned long long)fc.bytes);
+		if (!tl_check(fc.seq_end == st->c_seq_end && fc.nxt == st->c_nxt &&
+			      fc.ack_last == st->c_ack_last && fc.wnd_end == st->c_wnd_end &&
+			      fc.bytes == st->c_bytes,
+			      "%s, %s: client entry: end of data %#x (in order %#x), ACK %#x, "
+			      "window edge %#x, %u bytes", name, st->what, st->c_seq_end,
+			      st->c_nxt, st->c_ack_last, st->c_wnd_end, st->c_bytes))
+			tl_diag("got %#x (%#x), %#x, %#x, %llu", fc.seq_end, fc.nxt, fc.ack_last,
+				fc.wnd_end, (unsigned long long)fc.bytes);
 		if (!tl_check(fs.seq_end == st->s_seq_end && fs.ack_last == st->s_ack_last &&
 			      fs.wnd_end == st->s_wnd_end,
 			      "%s, %s: server entry: end of data %#x, ACK %#x, window edge %#x",

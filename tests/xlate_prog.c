@@ -67,7 +67,7 @@ static void init_flows(void)
 		.peer = key_s, .owner = 1, .state = FAITHD_XL_ACTIVE, .out_v4 = 1,
 		.sport = htons(UPORT), .dport = htons(SPORT), .out_ifindex = IFINDEX_IN,
 		.seq_delta = 0x30000005, .ack_delta = 0xf0000000, .tsval_delta = 2000,
-		.tsecr_delta = -1000u, .seq_end = 0xffffffc0, .ack_last = 0x2000,
+		.tsecr_delta = -1000u, .seq_end = 0xffffffc0, .nxt = 0xffffffc0, .ack_last = 0x2000,
 		.wnd_end = 0x12000,
 	};
 	mapped4(flow_c.saddr, ROUTER4);
@@ -76,7 +76,7 @@ static void init_flows(void)
 		.peer = key_c, .owner = 1, .state = FAITHD_XL_ACTIVE, .out_v4 = 0,
 		.sport = htons(SPORT), .dport = htons(CPORT), .out_ifindex = IFINDEX_IN,
 		.seq_delta = 0x10000000, .ack_delta = 0xcffffffb, .tsval_delta = 1000,
-		.tsecr_delta = -2000u, .seq_end = 0x2000, .ack_last = 0xffffffc0,
+		.tsecr_delta = -2000u, .seq_end = 0x2000, .nxt = 0x2000, .ack_last = 0xffffffc0,
 		.wnd_end = 0xffc0,
 	};
 	memcpy(flow_s.saddr, key_c.daddr, 16);

@@ -312,7 +312,7 @@ static int translation(struct worker *w, struct conn *c, struct faithd_xl_flow f
 		t->win_in_shift = ti[s].tcpi_snd_wscale;
 		t->win_out_shift = ti[o].tcpi_rcv_wscale;
 		t->out_ifindex = f[o].ifindex;
-		t->seq_end = rcv[s];
+		t->seq_end = t->nxt = rcv[s];
 		t->bytes = 0;
 		/* s has acknowledged all the relay sent it: o's every byte. */
 		t->ack_last = rcv[o];
@@ -525,7 +525,7 @@ static void reset_peer(struct conn *c, int s, const struct faithd_xl_flow f[2])
 	const struct faithd_xl_flow *in = &f[s], *out = &f[!s];
 	__u32 snd = (out->flags & FAITHD_XL_SEEN_FIN ? out->fin_end : out->seq_end) +
 		    out->seq_delta;
-	__u32 rcv = in->flags & FAITHD_XL_SEEN_FIN ? in->fin_end : in->seq_end;
+	__u32 rcv = in->flags & FAITHD_XL_SEEN_FIN ? in->fin_end : in->nxt;
 	struct sockaddr_storage local, peer;
 	socklen_t llen = sizeof(local), plen = sizeof(peer);
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };

@@ -70,8 +70,10 @@ struct faithd_xl_flow {
 	 */
 	__u32 seq_end;		/* the end of the data sent on, sender's numbers,
 				 * inside the window the receiver announced */
+	__u32 nxt;		/* ...the end of it in order (what the receiver
+				 * has next, or its ACK), where resets count */
 	__u32 ack_last;		/* the highest ACK sent on (receiver's numbers),
-				 * of data the receiver may have sent */
+				 * of data the receiver has sent */
 	__u32 wnd_end;		/* the right edge of the window this sender
 				 * announced, receiver's numbers: the receiver's
 				 * data ends there at most */
@@ -85,7 +87,6 @@ struct faithd_xl_flow {
 	__u32 tsval_ack;	/* ...and ACK, which faithd checks against the
 				 * frozen socket: a blind forger's TSval
 				 * would poison the clocks */
-	__u32 pad2;
 	__u64 tsval_ns;		/* ...and when (CLOCK_MONOTONIC) */
 	__u64 bytes;		/* ACTIVE: new payload bytes sent on (not again) */
 	__u64 last_ns;		/* ACTIVE: the last segment */
