@@ -536,10 +536,10 @@ int faithd_xlate(struct __sk_buff *skb)
 	if (!f)
 		return TCX_NEXT;
 
-	/* A length of 0: a BIG TCP jumbogram, not for translation.  Shorter
-	 * than the header or than the frame says: malformed, the stack drops
-	 * it. */
-	if (!l3_payload)
+	/* An IPv6 length of 0: a BIG TCP jumbogram, not for translation.
+	 * Shorter than the header or than the frame says: malformed, the
+	 * stack drops it. */
+	if (!l3_payload && addrs_len == 32)
 		return stray(&key, bpf_ntohl(th->seq));
 	hlen = th->doff * 4;
 	if (hlen < sizeof(*th) || hlen > TCP_HDR_MAX || l3_payload < hlen ||

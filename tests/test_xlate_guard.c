@@ -331,6 +331,21 @@ static void test_later_fragments(void)
 		 "an IPv6 later fragment: goes on untouched (%d)", r.ret);
 }
 
+/* Malformed: the stack drops them; nothing to flag. */
+static void test_malformed(void)
+{
+	struct seg s = { .v4 = true, .flags = ACK, .seq = 0x2000, .ack = 0x1000, .pad = 20 };
+	struct run r;
+
+	reset_flows();
+	build_seg(&s);
+	put_be16(frame.b + ETH_HLEN + 2, IP4_HLEN);	/* no room for TCP */
+	run_frame(IFINDEX_IN, &r);
+	tl_check(r.ret == TCX_NEXT && intact(&r) && !(get_flow(&key_s).flags & FAITHD_XL_STRAY),
+		 "IPv4 length 20 (no TCP header), at a plausible seq: goes on untouched, "
+		 "not flagged (%d)", r.ret);
+}
+
 /* ---- SYN, VLAN ------------------------------------------------------------ */
 
 static void test_syn(void)
@@ -392,6 +407,7 @@ int main(void)
 	test_ts_segment();
 	test_strays();
 	test_later_fragments();
+	test_malformed();
 	test_syn();
 	test_vlan();
 	xlate_prog_unload();

@@ -516,14 +516,14 @@ uint64_t xlate_timers(struct worker *w, uint64_t now)
  * would be outside the peer's window, ignored.  So it is closed (frozen:
  * silently), and a socket made in its place without a handshake
  * (TCP_REPAIR, as checkpoint/restore tools do) at the numbers the peer
- * expects now (from the entries: the other side's end of data, shifted, and
- * this side's) sends the reset.  Were they off, the peer's challenge ACK
+ * expects now (from the entries: the other side's end of data in order,
+ * shifted, and this side's) sends the reset.  Were they off, the peer's challenge ACK
  * (RFC 5961) would find no socket, and the stack's reset to it is exact.
  */
 static void reset_peer(struct conn *c, int s, const struct faithd_xl_flow f[2])
 {
 	const struct faithd_xl_flow *in = &f[s], *out = &f[!s];
-	__u32 snd = (out->flags & FAITHD_XL_SEEN_FIN ? out->fin_end : out->seq_end) +
+	__u32 snd = (out->flags & FAITHD_XL_SEEN_FIN ? out->fin_end : out->nxt) +
 		    out->seq_delta;
 	__u32 rcv = in->flags & FAITHD_XL_SEEN_FIN ? in->fin_end : in->nxt;
 	struct sockaddr_storage local, peer;
