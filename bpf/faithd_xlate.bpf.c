@@ -359,7 +359,8 @@ static __always_inline void track(struct faithd_xl_flow *f, struct faithd_xl_flo
 {
 	__u32 seq = bpf_ntohl(th->seq), end = seq + payload;
 
-	if (payload && !xl_after(end, p->wnd_end)) {
+	/* Receivers drop data without an ACK (RFC 793): so does the count. */
+	if (payload && th->ack && !xl_after(end, p->wnd_end)) {
 		__u32 moved = advance(&f->seq_end, end);
 
 		if (moved)	/* new bytes, not the same again */
@@ -435,13 +436,15 @@ static __always_inline int stray(const struct faithd_xl_key *key, __u32 seq)
 /* The key and sequence number of the TCP header at off, into stray(). */
 static __always_inline int stray_at(struct __sk_buff *skb, struct faithd_xl_key *key, __u32 off)
 {
-	struct tcphdr th;
+	__be32 head[2];		/* ports and sequence number: 8 bytes */
 
-	if (bpf_skb_load_bytes(skb, off, &th, sizeof(th)))
-		return TCX_NEXT;
-	key->sport = th.source;
-	key->dport = th.dest;
-	return stray(key, bpf_ntohl(th.seq));
+	/* Fewer: a tiny first fragment (RFC 1858), its TCP header in the
+	 * next one, which the stack would reassemble for the socket. */
+	if (bpf_skb_load_bytes(skb, off, head, sizeof(head)))
+		return TC_ACT_SHOT;
+	key->sport = ((__be16 *)head)[0];
+	key->dport = ((__be16 *)head)[1];
+	return stray(key, bpf_ntohl(head[1]));
 }
 
 /* IPv6 with extension headers: TCP behind them, not a later fragment. */
@@ -480,8 +483,11 @@ int faithd_xlate(struct __sk_buff *skb)
 	__u8 tos;
 
 	/* A VLAN-tagged frame at its parent interface: the VLAN device's own
-	 * link sees it next, untagged, and sends the translation out tagged. */
-	if (!nconns || skb->vlan_present || (void *)(eth + 1) > end)
+	 * link sees it next, untagged, and sends the translation out tagged.
+	 * VLAN 0 (priority only) has no such device: the stack takes it as
+	 * untagged, and so does the program. */
+	if (!nconns || (skb->vlan_present && (skb->vlan_tci & 0x0fff)) ||
+	    (void *)(eth + 1) > end)
 		return TCX_NEXT;
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
@@ -516,7 +522,8 @@ int faithd_xlate(struct __sk_buff *skb)
 		 * headers: the first fragment decides, the stack drops. */
 		if (ip->ihl < 5 || (ip->frag_off & bpf_htons(0x1fff)))
 			return TCX_NEXT;
-		if (ip->ihl != 5 || (ip->frag_off & bpf_htons(0x2000)) || !ip->tot_len)
+		if (ip->ihl != 5 || (ip->frag_off & bpf_htons(0x2000)) ||
+		    (!ip->tot_len && skb->len > 0xffff))
 			return stray_at(skb, &key, ETH_HLEN + ip->ihl * 4);
 		if (bpf_ntohs(ip->tot_len) < sizeof(*ip))
 			return TCX_NEXT;

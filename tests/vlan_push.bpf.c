@@ -19,13 +19,16 @@ struct {
 	__type(value, __u32);
 } next SEC(".maps");
 
+/* The tag's TCI: its VLAN ID and priority (the test sets it). */
+__u16 tci = 7;
+
 #define VLAN_PUSH_FAILED	100
 #define TAIL_CALL_FAILED	101
 
 SEC("tc")
 int vlan_push(struct __sk_buff *skb)
 {
-	if (bpf_skb_vlan_push(skb, bpf_htons(ETH_P_8021Q), 7) || !skb->vlan_present)
+	if (bpf_skb_vlan_push(skb, bpf_htons(ETH_P_8021Q), tci) || !skb->vlan_present)
 		return VLAN_PUSH_FAILED;
 	bpf_tail_call(skb, &next, 0);
 	return TAIL_CALL_FAILED;

@@ -7,14 +7,16 @@
  * 100,000 handed-off connections, looks come due every millisecond).
  *
  * Its array holds a slot for every connection the worker can have open
- * (two descriptors each): reserved at start, touched as it fills, never
- * grown, so that adding one cannot fail.
+ * (two descriptors each), up to POLLS_MAX: reserved at start, touched as it
+ * fills, never grown, so that adding one cannot fail.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 
 #include "faithd/worker.h"
+
+#define POLLS_MAX	(4u << 20)
 
 int polls_init(struct worker *w)
 {
@@ -23,6 +25,10 @@ int polls_init(struct worker *w)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 		slots = rl.rlim_cur / 2 + 1;
+	/* LimitNOFILE=infinity is 2^30 descriptors: no more connections
+	 * than POLLS_MAX (32 MiB of address space, touched as used). */
+	if (slots > POLLS_MAX)
+		slots = POLLS_MAX;
 	w->polls = malloc(slots * sizeof(*w->polls));
 	if (!w->polls)
 		return -ENOMEM;
@@ -86,7 +92,7 @@ void poll_at(struct worker *w, struct conn *c, uint64_t when)
 	c->poll_ms = when ? when : 1;
 	if (!c->poll_slot) {
 		if (w->npolls == w->polls_max)
-			return;	/* more connections than descriptors: cannot be */
+			return;	/* past POLLS_MAX: xlate_maybe() checks first */
 		put(w, w->npolls++, c);
 		sift_up(w, w->npolls - 1);
 	} else if (c->poll_ms < old) {

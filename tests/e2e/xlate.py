@@ -25,7 +25,7 @@ xlate.py client ADDR PORT MODE N [PAUSE]: the other side of MODE (R, W, H,
 I, P, O, Q); PAUSE seconds (default 0.5) between the bulk part and the end,
 for the hand-off to happen.  Exit 0 if what should happen did: in O and Q
 a reset within 15 s (O: instead of the server's last N bytes; Q: while
-waiting, after segments reached the relay's frozen socket another way).
+waiting).
 T: as the client of W, but while the first N bytes go both ways, the
 client's process sprays segments with its own addresses and ports,
 random sequence numbers and TSvals far ahead: a blind attacker's attempt
