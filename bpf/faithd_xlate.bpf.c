@@ -370,7 +370,10 @@ static __always_inline void track(struct faithd_xl_flow *f, struct faithd_xl_flo
 	}
 	if (th->ack) {
 		__u32 ack = bpf_ntohl(th->ack_seq) + f->ack_delta;
-		__u32 top = p->flags & FAITHD_XL_SEEN_FIN ? p->fin_end : p->seq_end;
+		__u32 top = p->seq_end;
+
+		if ((p->flags & FAITHD_XL_SEEN_FIN) && xl_after(p->fin_end, top))
+			top = p->fin_end;
 
 		if (xl_after(f->ack_last, ack) || xl_after(ack, top))
 			return;
@@ -384,24 +387,38 @@ static __always_inline void track(struct faithd_xl_flow *f, struct faithd_xl_flo
  * ACTIVE: note what ends the connection, for faithd.  A reset counts only
  * at an exact point: where the receiver's last ACK (sent on through the
  * other entry) says it is, or where the sender's data ends in order, or
- * after its FIN (a reset right after data comes before the ACK of it) — as
- * the receiver checks (RFC 5961), a blind reset would have to guess 32
- * bits.  A FIN counts where the sender's data ends in order (a blind FIN
- * elsewhere is not noted); faithd then waits for the receiver's ACK of it.
+ * after its FIN in order (a reset right after data comes before the ACK of
+ * it) — as the receiver checks (RFC 5961), a blind reset would have to
+ * guess 32 bits.  A FIN counts where the sender's data ends in order, or
+ * inside the window ahead of a loss; faithd then waits for the receiver's
+ * exact ACK of it.
  */
 static __always_inline void note_end(struct faithd_xl_flow *f, const struct faithd_xl_flow *p,
 				     const struct tcphdr *th, __u32 payload)
 {
 	__u32 seq = bpf_ntohl(th->seq);
 
+	__u32 end = seq + payload;
+
 	if (th->rst) {
 		if (seq == f->nxt || p->ack_last == seq ||
-		    ((f->flags & FAITHD_XL_SEEN_FIN) && seq == f->fin_end))
+		    ((f->flags & FAITHD_XL_FIN_ORDER) && seq == f->fin_end))
 			f->flags |= FAITHD_XL_SEEN_RST;
 		return;
 	}
-	if (th->fin && seq + payload == f->nxt) {
-		f->fin_end = seq + payload + 1;
+	if (!th->fin)
+		return;
+	if (end == f->nxt) {
+		f->fin_end = end + 1;
+		f->flags |= FAITHD_XL_SEEN_FIN | FAITHD_XL_FIN_ORDER;
+		return;
+	}
+	/* Ahead of a lost segment (its sender repeats the segment, not the
+	 * SACKed FIN): noted too, inside the window, until one comes in
+	 * order; only the receiver's exact ACK of it ends the connection. */
+	if (!(f->flags & FAITHD_XL_FIN_ORDER) && th->ack && xl_after(end, f->nxt) &&
+	    !xl_after(end, p->wnd_end)) {
+		f->fin_end = end + 1;
 		f->flags |= FAITHD_XL_SEEN_FIN;
 	}
 }

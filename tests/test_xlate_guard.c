@@ -173,6 +173,48 @@ static void test_tracking(void)
 	run_steps("real peers", real_steps, ARRAY_SIZE(real_steps), 3);
 }
 
+/*
+ * A FIN ahead of a lost segment: its sender repeats the segment, not the
+ * SACKed FIN.  From init_flows(): the client's data ends at 0xffffffc0,
+ * the server's window for it at 0xffc0.
+ */
+static void test_fin_ahead(void)
+{
+	struct seg fin = { .flags = ACK | FIN, .seq = 0x3c, .ack = 0x10002000, .payload = 100 };
+	struct seg lost = { .flags = ACK | PSH, .seq = 0xffffffc0, .ack = 0x10002000,
+			    .payload = 0x7c };
+	/* The server's ACK of the FIN: 0xa1 + the client entry's seq_delta. */
+	struct seg ack = { .v4 = true, .flags = ACK, .seq = 0x2000, .ack = 0x300000a6 };
+	struct seg rst = { .flags = RST, .seq = 0xa1 };
+	struct faithd_xl_flow c;
+	struct run r;
+
+	reset_flows();
+	send_seg(&fin, IFINDEX_IN, &r);
+	c = get_flow(&key_c);
+	tl_check((c.flags & FAITHD_XL_SEEN_FIN) && !(c.flags & FAITHD_XL_FIN_ORDER) &&
+		 c.fin_end == 0xa1 && c.nxt == 0xffffffc0,
+		 "a FIN ahead of a lost segment: noted (fin_end 0xa1), not in order "
+		 "(flags %#x, fin_end %#x)", c.flags, c.fin_end);
+	send_seg(&rst, IFINDEX_IN, &r);
+	tl_check(!(get_flow(&key_c).flags & FAITHD_XL_SEEN_RST),
+		 "... a reset right after it does not count (a blind FIN's sender knows it)");
+	send_seg(&lost, IFINDEX_IN, &r);
+	send_seg(&ack, IFINDEX_IN, &r);
+	c = get_flow(&key_c);
+	tl_check(get_flow(&key_s).ack_last == 0xa1 && c.nxt == 0xa1,
+		 "... the lost segment again, then the server's ACK of the FIN: taken "
+		 "(ack_last %#x, the client's in-order end %#x): faithd sees it acknowledged",
+		 get_flow(&key_s).ack_last, c.nxt);
+
+	/* Outside the window, or without ACK: not noted. */
+	reset_flows();
+	fin.seq = 0x10000;
+	send_seg(&fin, IFINDEX_IN, &r);
+	tl_check(!(get_flow(&key_c).flags & FAITHD_XL_SEEN_FIN),
+		 "a FIN past the receiver's window: not noted");
+}
+
 /* ---- the kept TSval's segment, checked at the freeze ---------------------- */
 
 static const struct {
@@ -432,6 +474,7 @@ int main(void)
 	if (!tl_check(xlate_prog_load(), "faithd_xlate loads"))
 		return tl_report();
 	test_tracking();
+	test_fin_ahead();
 	test_ts_segment();
 	test_strays();
 	test_later_fragments();

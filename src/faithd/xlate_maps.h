@@ -44,6 +44,8 @@ enum faithd_xl_state {
 					 * translate (IP options, fragments, IPv6
 					 * extension headers) went on to the stack */
 #define FAITHD_XL_SEEN		0x10	/* a segment came in: ifindex is set */
+#define FAITHD_XL_FIN_ORDER	0x20	/* ACTIVE: the FIN came at the end of the
+					 * data in order (resets count after it) */
 
 struct faithd_xl_flow {
 	/* Written by faithd. */
