@@ -93,6 +93,21 @@ flows_map() {
 flows_count() { bpftool map dump id "$(flows_map)" -j | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
 handoffs() { grep -c "handed off after" "$FAITHD_LOG"; }
 strays() { grep -c "7020: segments the translation cannot carry" "$FAITHD_LOG"; }
+# goes_on PID OUT WHAT TO_SERVER TO_CLIENT: the P client PID (its output
+# in OUT) finished its second exchange, then the client's FIN, logged as
+# 'closed' with these byte counts.
+goes_on() {
+	if wait "$1"; then
+		ok "$3: the connection goes on"
+	else
+		notok "$3: the connection goes on"; sed 's/^/#   /' "$2"
+	fi
+	check "... and ends with the client's FIN" wait_for "$TMP/xlate.log" '^twice: eof seen'
+	check "... logged as 'closed'" wait_for "$FAITHD_LOG" \
+		"192\.0\.2\.2:7020: closed; $4 bytes to server, $5 to client"
+}
+# The router's port of the upstream connection to the 7020 server.
+upstream_port() { S ss -tnH state established '( sport = :7020 )' | awk '{ print $4 }' | sed 's/.*://' | head -1; }
 
 M50=$((50 << 20))
 check "50 MB each way, handed off on the way: byte-exact" \
@@ -162,7 +177,7 @@ cl=$!
 PIDS+=("$cl")
 sleep 1
 cport=$(C ss -tnH state established '( dport = :7020 )' | awk '{ print $3 }' | sed 's/.*\]://' | head -1)
-uport=$(S ss -tnH state established '( sport = :7020 )' | awk '{ print $4 }' | sed 's/.*://' | head -1)
+uport=$(upstream_port)
 if [ -n "$cport" ] && [ -n "$uport" ]; then
 	in_c=$(insegs C) in_s=$(insegs S)
 	C python3 "$E2E/xlate.py" spoof-rst 2001:db8:1::2 64:ff9b::c000:202 7020 "$cport" 200 >/dev/null
@@ -181,13 +196,7 @@ if [ -n "$cport" ] && [ -n "$uport" ]; then
 else
 	notok "blind resets: no connection found (client port '$cport', router port '$uport')"
 fi
-if wait "$cl"; then
-	ok "... the handed-off connection goes on: 3 MiB more each way"
-else
-	notok "... the handed-off connection goes on"; sed 's/^/#   /' "$TMP/twice.out"
-fi
-check "... and ends with the client's FIN" wait_for "$TMP/xlate.log" '^twice: eof seen'
-check "... logged as 'closed'" wait_for "$FAITHD_LOG" "192\.0\.2\.2:7020: closed; 6291465 bytes to server, 6291456 to client"
+goes_on "$cl" "$TMP/twice.out" "... blind resets and jumps, then 3 MiB more each way" 6291465 6291456
 
 # A blind attacker sprays segments with the client's ports and TSvals far
 # ahead while the connection is handed off: a kept TSval of theirs would
@@ -228,19 +237,13 @@ cl=$!
 PIDS+=("$cl")
 for _ in $(seq 50); do [ "$(handoffs)" -gt "$n" ] && break; sleep 0.1; done
 sleep 0.4
-uport=$(S ss -tnH state established '( sport = :7020 )' | awk '{ print $4 }' | sed 's/.*://' | head -1)
+uport=$(upstream_port)
 if [ -n "$uport" ]; then
 	R python3 "$E2E/xlate.py" tun-inject 192.0.2.2 192.0.2.1 "$uport" 7020 5 >/dev/null
 else
 	notok "segments another way: no connection found"
 fi
-if wait "$cl"; then
-	ok "5 forged segments to the frozen socket another way (a tun device): the connection goes on, 2 MiB more each way"
-else
-	notok "forged segments to the frozen socket another way: the connection goes on"; sed 's/^/#   /' "$TMP/tun.out"
-fi
-check "... and ends with the client's FIN" wait_for "$TMP/xlate.log" '^twice: eof seen'
-check "... logged as 'closed'" wait_for "$FAITHD_LOG" "192\.0\.2\.2:7020: closed; 4194313 bytes to server, 4194304 to client"
+goes_on "$cl" "$TMP/tun.out" "5 forged segments to the frozen socket another way (a tun device), then 2 MiB more each way" 4194313 4194304
 check "... and the tun device is gone" sh -c "! ip -n $NS_R link show xltun0 2>/dev/null"
 
 # -i 3: a handed-off connection idle for 3 s is ended; each peer's next
