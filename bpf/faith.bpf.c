@@ -29,8 +29,6 @@
 #define AF_INET6	10
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
-/* Bytes the TC program pulls into the linear area when headers are not. */
-#define PULL_LEN	256
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -47,8 +47,6 @@
 #define TCP_HDR_MAX	60
 #define IP_DF		0x4000
 #define OUT_TTL		64
-/* Bytes pulled into the linear area for an extension header walk. */
-#define PULL_LEN	256
 /* Options walked at most: 40 bytes of them, one at a time at worst. */
 #define MAX_OPTS	40
 
@@ -396,9 +394,7 @@ static __always_inline void track(struct faithd_xl_flow *f, struct faithd_xl_flo
 static __always_inline void note_end(struct faithd_xl_flow *f, const struct faithd_xl_flow *p,
 				     const struct tcphdr *th, __u32 payload)
 {
-	__u32 seq = bpf_ntohl(th->seq);
-
-	__u32 end = seq + payload;
+	__u32 seq = bpf_ntohl(th->seq), end = seq + payload;
 
 	if (th->rst) {
 		if (seq == f->nxt || p->ack_last == seq ||

@@ -12,6 +12,8 @@
 
 /* Headers walked before the upper-layer protocol; bounded for the verifier. */
 #define MAX_EXT_HDRS	6
+/* Bytes a TC program pulls into the linear area when headers are not. */
+#define PULL_LEN	256
 
 struct cursor {
 	void *pos;

@@ -97,7 +97,7 @@ struct xl_conn {
 	uint64_t phase_ms;		/* when the phase began */
 	enum xl_phase phase;
 	bool ts;			/* both connections use timestamps */
-	uint32_t quiet_polls;		/* ON: looks in a row that found no news */
+	uint32_t quiet_polls;		/* ON: looks since the hand-off (back-off) */
 	struct faithd_xl_key key[2];	/* segments from side s */
 };
 

@@ -45,7 +45,7 @@
 #define XL_HOLD_MS	500	/* for the sockets to empty, at most */
 #define XL_STEP_MS	1	/* between looks while watching or holding */
 #define XL_ON_MS	500	/* between looks once handed off... */
-#define XL_ON_MAX_MS	(XL_ON_MS << 3)	/* ...backing off to this */
+#define XL_ON_BACKOFF	3	/* ...doubling up to XL_ON_MS << this */
 #define XL_LINGER_MS	1000	/* quiet after both FINs before closing */
 #define XL_TCP_ESTABLISHED	1	/* tcpi_state: include/net/tcp_states.h */
 
@@ -448,8 +448,8 @@ static bool strays(const struct faithd_xl_flow f[2])
 /*
  * Handed off: over once both FINs were acknowledged and it went quiet, or
  * at a reset; aborted if segments go astray.  Looks back off from XL_ON_MS
- * to XL_ON_MAX_MS while no FIN was seen: with many connections handed
- * off, they cost a few syscalls each per XL_ON_MAX_MS.
+ * to XL_ON_MS << XL_ON_BACKOFF (4 s) while no FIN was seen: with many
+ * connections handed off, they cost two map lookups each per 4 s.
  */
 static void step_on(struct worker *w, struct conn *c, uint64_t now)
 {
@@ -466,9 +466,8 @@ static void step_on(struct worker *w, struct conn *c, uint64_t now)
 	if (strays(f))
 		return conn_abort(w, c, "segments the translation cannot carry (IP options, "
 				  "fragments, IPv6 extension headers)");
-	next = (uint64_t)XL_ON_MS << (c->xl.quiet_polls < 8 ? c->xl.quiet_polls : 8);
-	if (next > XL_ON_MAX_MS)
-		next = XL_ON_MAX_MS;
+	next = XL_ON_MS << (c->xl.quiet_polls < XL_ON_BACKOFF ? c->xl.quiet_polls :
+							       XL_ON_BACKOFF);
 	if ((f[0].flags | f[1].flags) & FAITHD_XL_SEEN_FIN)
 		next = XL_ON_MS;	/* closing: linger XL_LINGER_MS, no more */
 	c->xl.quiet_polls++;
@@ -505,8 +504,9 @@ uint64_t xlate_timers(struct worker *w, uint64_t now)
  * silently), and a socket made in its place without a handshake
  * (TCP_REPAIR, as checkpoint/restore tools do) at the numbers the peer
  * expects now (from the entries: the other side's end of data in order,
- * shifted, and this side's) sends the reset.  Were they off, the peer's challenge ACK
- * (RFC 5961) would find no socket, and the stack's reset to it is exact.
+ * shifted, and this side's) sends the reset.  Were they off, the peer's
+ * challenge ACK (RFC 5961) would find no socket, and the stack's reset to
+ * it is exact.
  */
 static void reset_peer(struct conn *c, int s, const struct faithd_xl_flow f[2])
 {
@@ -527,9 +527,9 @@ static void reset_peer(struct conn *c, int s, const struct faithd_xl_flow f[2])
 	fd = socket(local.ss_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd < 0)
 		return;
-	/* The client side's address is the faith address: not local. */
 	/* SO_REUSEADDR first: it would undo TCP_REPAIR's forced reuse of a
-	 * port that another upstream connection shares. */
+	 * port that another upstream connection shares.  FREEBIND: the client
+	 * side's address is the faith address, not a local one. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    repair(fd, 1) ||
 	    (local.ss_family == AF_INET6 ?
