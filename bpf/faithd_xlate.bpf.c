@@ -430,6 +430,19 @@ static __always_inline void note_end(struct faithd_xl_flow *f, const struct fait
  * which ends the connection: a reset beats a stall.  A blind forger's,
  * almost surely outside, is not; neither reaches the socket.
  */
+/*
+ * A segment of a connection not (or no longer) translated both ways: data,
+ * FIN or SYN would move its frozen or draining socket on, so it is dropped
+ * (the sender repeats it, to the other peer once translation runs); ACKs
+ * and resets are the socket's.
+ */
+static __always_inline int held(const struct tcphdr *th, __u32 payload)
+{
+	if (th->syn || th->fin || (payload && !th->rst))
+		return TC_ACT_SHOT;
+	return TCX_NEXT;
+}
+
 static __always_inline int stray(const struct faithd_xl_key *key, __u32 seq)
 {
 	struct faithd_xl_flow *f = bpf_map_lookup_elem(&flows, key), *p;
@@ -581,27 +594,23 @@ int faithd_xlate(struct __sk_buff *skb)
 		}
 		if (f->state == FAITHD_XL_WATCH)
 			return TCX_NEXT;
-		/* Data, FIN or SYN would move the sockets on: drop, the
-		 * sender repeats it to the other peer once translation runs. */
-		if (th->syn || th->fin || (payload && !th->rst))
-			return TC_ACT_SHOT;
-		return TCX_NEXT;
+		return held(th, payload);
 	}
 	/*
 	 * ACTIVE: every segment is translated, a SYN too: the frozen socket
 	 * must get none.  (A peer that lost the connection and opens it again
 	 * on the same ports gets the other's challenge ACK, RFC 5961, and its
 	 * reset at the right point ends both.)  Its numbers are checked
-	 * against the other direction's.  faithd turns the two entries on one
-	 * after the other: for the moment in between, segments are
-	 * translated, not counted.
+	 * against the other direction's.  faithd turns the two entries on
+	 * (and forgets them) one after the other: for the moment in between,
+	 * this one is held as before, so that nothing goes on uncounted.
 	 */
 	peer = bpf_map_lookup_elem(&flows, &f->peer);
-	if (peer && peer->state == FAITHD_XL_ACTIVE) {
-		track(f, peer, th, payload, out_window(f, th) << (f->win_out_shift & 15));
-		if (th->rst || th->fin)
-			note_end(f, peer, th, payload);
-	}
+	if (!peer || peer->state != FAITHD_XL_ACTIVE)
+		return held(th, payload);
+	track(f, peer, th, payload, out_window(f, th) << (f->win_out_shift & 15));
+	if (th->rst || th->fin)
+		note_end(f, peer, th, payload);
 	f->last_ns = bpf_ktime_get_ns();
 	return translate(skb, f, &old, l4, hlen, l3_payload, addrs, addrs_len, tos);
 }

@@ -12,6 +12,8 @@
  *   - segments it cannot translate (IP options, fragments, IPv6 extension
  *     headers, BIG TCP) never reach the frozen socket, and are flagged for
  *     faithd only when the receiver could accept them;
+ *   - while only one entry is ACTIVE (turned on or forgotten one after the
+ *     other), its segments are held as before the hand-off;
  *   - a SYN is translated; a VLAN-tagged frame is left to the VLAN device.
  *
  *   make build/test_xlate_guard && build/test_xlate_guard
@@ -407,6 +409,56 @@ static void test_malformed(void)
 		 "goes on untouched, not flagged (%d)", r.ret);
 }
 
+/*
+ * faithd turns the entries on, and forgets them, one after the other: an
+ * ACTIVE entry whose peer is not ACTIVE (or gone) is held as in HOLD, so
+ * that no byte crosses uncounted (or into a socket about to be reset).
+ */
+static void test_one_side_active(void)
+{
+	static const struct {
+		const char *what;
+		struct seg s;
+		int ret;
+	} segs[] = {
+		{ "100 bytes of data: dropped (its sender repeats them)",
+		  { .flags = ACK | PSH, .seq = 0xffffffc0, .ack = 0x10002000, .payload = 100 },
+		  TC_ACT_SHOT },
+		{ "a FIN: dropped", { .flags = ACK | FIN, .seq = 0xffffffc0, .ack = 0x10002000 },
+		  TC_ACT_SHOT },
+		{ "a pure ACK: the socket's, untouched",
+		  { .flags = ACK, .seq = 0xffffffc0, .ack = 0x10002000, .win = 100 }, TCX_NEXT },
+	};
+	struct faithd_xl_flow sv = flow_s;
+	struct run r;
+
+	for (int gone = 0; gone < 2; gone++) {
+		const char *peer = gone ? "the server's entry gone" : "the server's still HOLD";
+
+		for (int i = 0; i < (int)ARRAY_SIZE(segs); i++) {
+			struct faithd_xl_flow c;
+
+			reset_flows();
+			sv.state = FAITHD_XL_HOLD;
+			if (gone)
+				bpf_map__delete_elem(skel->maps.flows, &key_s, sizeof(key_s), 0);
+			else
+				put_flow(&key_s, &sv);
+			send_seg(&segs[i].s, IFINDEX_IN, &r);
+			c = get_flow(&key_c);
+			tl_check(!r.err && r.ret == segs[i].ret &&
+				 (r.ret != TCX_NEXT || intact(&r)) && !c.bytes && !c.last_ns &&
+				 c.seq_end == flow_c.seq_end && c.nxt == flow_c.nxt,
+				 "client ACTIVE, %s: %s; nothing counted (%d, %llu bytes)", peer,
+				 segs[i].what, r.ret, (unsigned long long)c.bytes);
+		}
+	}
+	reset_flows();
+	send_seg(&segs[0].s, IFINDEX_IN, &r);
+	tl_check(r.ret == TC_ACT_REDIRECT && get_flow(&key_c).bytes == 100,
+		 "both ACTIVE: the same data translated and counted (%d)", r.ret);
+}
+
 /* ---- SYN, VLAN ------------------------------------------------------------ */
 
 static void test_syn(void)
@@ -479,6 +531,7 @@ int main(void)
 	test_strays();
 	test_later_fragments();
 	test_malformed();
+	test_one_side_active();
 	test_syn();
 	test_vlan();
 	xlate_prog_unload();

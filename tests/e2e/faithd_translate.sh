@@ -90,6 +90,16 @@ flows_map() {
 			{ awk '/^map_id:/ { print $2 }' "$f"; return; }
 	done
 }
+# The ids of this faithd master's BPF programs, and of its map named NAME
+# (other faithds may run on this machine: never look by name alone).
+faithd_progs() { cat /proc/"$FAITHD_PID"/fdinfo/* 2>/dev/null | awk '/^prog_id:/ { print $2 }' | sort -u; }
+faithd_map_named() {
+	local id
+	for id in $(cat /proc/"$FAITHD_PID"/fdinfo/* 2>/dev/null | awk '/^map_id:/ { print $2 }' | sort -u); do
+		bpftool map show id "$id" 2>/dev/null | grep -q "name $1 " && { echo "$id"; return; }
+	done
+}
+nconns_0() { bpftool map dump id "$(faithd_map_named faithd_x.bss)" | grep -q '"nconns": 0'; }
 flows_count() { bpftool map dump id "$(flows_map)" -j | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
 handoffs() { grep -c "handed off after" "$FAITHD_LOG"; }
 strays() { grep -c "7020: segments the translation cannot carry" "$FAITHD_LOG"; }
@@ -300,7 +310,7 @@ C sysctl -qw net.ipv4.tcp_timestamps=1
 sleep 1.5
 check "the program's map is empty once every connection ended" test "$(flows_count)" = 0
 check "... and its count of connections is 0: other traffic costs it one load" \
-	sh -c "bpftool map dump name faithd_x.bss | grep -q '\"nconns\": 0'"
+	nconns_0
 
 # Path MTU discovery across the hand-off.  A client two hops away (C2,
 # behind the client namespace, which forwards); once the connection is
@@ -447,18 +457,22 @@ check "a worker killed with a handed-off connection: the master drops its entrie
 	wait_for "$FAITHD_LOG" "dropped 1 handed-off connection of worker $worker"
 check "... the program's map is empty" test "$(flows_count)" = 0
 check "... and its count of connections is 0" \
-	sh -c "bpftool map dump name faithd_x.bss | grep -q '\"nconns\": 0'"
+	nconns_0
 check "... the master starts a new worker" wait_for "$FAITHD_LOG" "worker 0 \(pid $worker\) died of signal 9; restarting it"
 wait "$cl"
 
 # SIGKILL: the tcx links close with faithd's processes, the program goes.
 workers=$(faithd_workers)
+progs=$(faithd_progs)
+holds_xlate() {
+	local id
+	for id in $progs; do bpftool prog show id "$id" | grep -q "name faithd_xlate " && return 0; done
+	return 1
+}
+check "faithd holds its translating program (ids $(echo $progs))" holds_xlate
 kill -KILL "$FAITHD_PID" $workers 2>/dev/null
 wait "$FAITHD_PID" 2>/dev/null
-for _ in $(seq 50); do
-	bpftool prog show -j | grep -q '"name":"faithd_xlate"' || break
-	sleep 0.1
-done
-check_fail "SIGKILL: no faithd_xlate program is left behind" \
-	sh -c "bpftool prog show -j | grep -q '\"name\":\"faithd_xlate\"'"
+progs_left() { local id; for id in $progs; do bpftool prog show id "$id" >/dev/null 2>&1 && return 0; done; return 1; }
+for _ in $(seq 50); do progs_left || break; sleep 0.1; done
+check_fail "SIGKILL: none of its programs is left behind (ids $(echo $progs))" progs_left
 finish
