@@ -338,12 +338,36 @@ static __always_inline __u32 advance(__u32 *p, __u32 v)
 }
 
 /*
+ * Would the receiver take a segment carrying this ACK (in its numbers;
+ * top: the end of what it sent)?  RFC 5961 5.2: not beyond what it sent,
+ * not more than a window older than the last (at least 64 KiB: one
+ * direction's segments may run on several CPUs, out of order).
+ */
+/* The end of what the sender of p's segments sent: data, or its FIN. */
+static __always_inline __u32 sent_end(const struct faithd_xl_flow *p)
+{
+	if ((p->flags & FAITHD_XL_SEEN_FIN) && xl_after(p->fin_end, p->seq_end))
+		return p->fin_end;
+	return p->seq_end;
+}
+
+static __always_inline int ack_ok(const struct faithd_xl_flow *f, __u32 ack, __u32 top)
+{
+	__u32 span = f->wnd_end - f->ack_last;
+
+	if (span < 0x10000)
+		span = 0x10000;
+	return xl_between(ack, f->ack_last - span, top);
+}
+
+/*
  * ACTIVE: keep the sender's end of data and ACK point as the receivers
- * would accept them (RFC 793), so that what faithd reads from the entries
- * cannot be moved by a blind attacker who knows the ports:
+ * would accept them (RFC 793, RFC 5961), so that what faithd reads from
+ * the entries cannot be moved by a blind attacker who knows the ports:
  *
  *   seq_end  data counts only inside the window the receiver announced
- *            (the peer entry's wnd_end);
+ *            (the peer entry's wnd_end), and only with an ACK the
+ *            receiver would take (ack_ok);
  *   nxt      ...and, where resets and FINs count, only in order: from
  *            where it stands, or up to the receiver's ACK (after a loss);
  *   ack_last an ACK counts from the last one up to the end of what the
@@ -351,34 +375,38 @@ static __always_inline __u32 advance(__u32 *p, __u32 v)
  *            connection is idle, only the exact point.
  *
  * win is the window the receiver sees (scaled): it moves wnd_end.
+ * Returns whether the segment moved seq_end or ack_last: what faithd's
+ * idle timeout and linger count as traffic (a duplicate ACK, such as a
+ * peer's answer to a forged segment, moves neither).
  */
-static __always_inline void track(struct faithd_xl_flow *f, struct faithd_xl_flow *p,
-				  const struct tcphdr *th, __u32 payload, __u32 win)
+static __always_inline int track(struct faithd_xl_flow *f, struct faithd_xl_flow *p,
+				 const struct tcphdr *th, __u32 payload, __u32 win)
 {
 	__u32 seq = bpf_ntohl(th->seq), end = seq + payload;
+	__u32 ack = bpf_ntohl(th->ack_seq) + f->ack_delta, top = sent_end(p);
+	int moved = 0;
 
-	/* Receivers drop data without an ACK (RFC 793): so does the count. */
-	if (payload && th->ack && !xl_after(end, p->wnd_end)) {
-		__u32 moved = advance(&f->seq_end, end);
+	if (!th->ack)	/* receivers drop data without one (RFC 793) */
+		return 0;
+	if (!ack_ok(f, ack, top))
+		return 0;
+	if (payload && !xl_after(end, p->wnd_end)) {
+		__u32 grew = advance(&f->seq_end, end);
 
-		if (moved)	/* new bytes, not the same again */
-			__sync_fetch_and_add(&f->bytes, moved);
+		if (grew) {	/* new bytes, not the same again */
+			__sync_fetch_and_add(&f->bytes, grew);
+			moved = 1;
+		}
 		if (!xl_after(seq, f->nxt))
 			advance(&f->nxt, end);
 	}
-	if (th->ack) {
-		__u32 ack = bpf_ntohl(th->ack_seq) + f->ack_delta;
-		__u32 top = p->seq_end;
-
-		if ((p->flags & FAITHD_XL_SEEN_FIN) && xl_after(p->fin_end, top))
-			top = p->fin_end;
-
-		if (xl_after(f->ack_last, ack) || xl_after(ack, top))
-			return;
-		advance(&f->ack_last, ack);
-		advance(&f->wnd_end, ack + win);
-		advance(&p->nxt, ack);
-	}
+	if (xl_after(f->ack_last, ack))
+		return moved;
+	if (advance(&f->ack_last, ack))
+		moved = 1;
+	advance(&f->wnd_end, ack + win);
+	advance(&p->nxt, ack);
+	return moved;
 }
 
 /*
@@ -402,7 +430,9 @@ static __always_inline void note_end(struct faithd_xl_flow *f, const struct fait
 			f->flags |= FAITHD_XL_SEEN_RST;
 		return;
 	}
-	if (!th->fin)
+	/* Receivers take a FIN only with an ACK they would take. */
+	if (!th->fin || !th->ack ||
+	    !ack_ok(f, bpf_ntohl(th->ack_seq) + f->ack_delta, sent_end(p)))
 		return;
 	if (end == f->nxt) {
 		f->fin_end = end + 1;
@@ -412,7 +442,7 @@ static __always_inline void note_end(struct faithd_xl_flow *f, const struct fait
 	/* Ahead of a lost segment (its sender repeats the segment, not the
 	 * SACKed FIN): noted too, inside the window, until one comes in
 	 * order; only the receiver's exact ACK of it ends the connection. */
-	if (!(f->flags & FAITHD_XL_FIN_ORDER) && th->ack && xl_after(end, f->nxt) &&
+	if (!(f->flags & FAITHD_XL_FIN_ORDER) && xl_after(end, f->nxt) &&
 	    !xl_after(end, p->wnd_end)) {
 		f->fin_end = end + 1;
 		f->flags |= FAITHD_XL_SEEN_FIN;
@@ -421,15 +451,6 @@ static __always_inline void note_end(struct faithd_xl_flow *f, const struct fait
 
 #include "faithd_xlate_icmp.h"
 
-/*
- * A segment of a handed-off connection that the program cannot translate
- * (IP options, fragments, IPv6 extension headers, a length it cannot
- * read): the frozen socket would take it and drop it, and its sender
- * repeat it in vain.  One the receiver could accept (its sequence number
- * within a window of the receiver's ACK point) is flagged for faithd,
- * which ends the connection: a reset beats a stall.  A blind forger's,
- * almost surely outside, is not; neither reaches the socket.
- */
 /*
  * A segment of a connection not (or no longer) translated both ways: data,
  * FIN or SYN would move its frozen or draining socket on, so it is dropped
@@ -443,6 +464,15 @@ static __always_inline int held(const struct tcphdr *th, __u32 payload)
 	return TCX_NEXT;
 }
 
+/*
+ * A segment of a handed-off connection that the program cannot translate
+ * (IP options, fragments, IPv6 extension headers, a length it cannot
+ * read): the frozen socket would take it and drop it, and its sender
+ * repeat it in vain.  One the receiver could accept (its sequence number
+ * within a window of the receiver's ACK point) is flagged for faithd,
+ * which ends the connection: a reset beats a stall.  A blind forger's,
+ * almost surely outside, is not; neither reaches the socket.
+ */
 static __always_inline int stray(const struct faithd_xl_key *key, __u32 seq)
 {
 	struct faithd_xl_flow *f = bpf_map_lookup_elem(&flows, key), *p;
@@ -608,9 +638,9 @@ int faithd_xlate(struct __sk_buff *skb)
 	peer = bpf_map_lookup_elem(&flows, &f->peer);
 	if (!peer || peer->state != FAITHD_XL_ACTIVE)
 		return held(th, payload);
-	track(f, peer, th, payload, out_window(f, th) << (f->win_out_shift & 15));
+	if (track(f, peer, th, payload, out_window(f, th) << (f->win_out_shift & 15)))
+		f->last_ns = bpf_ktime_get_ns();
 	if (th->rst || th->fin)
 		note_end(f, peer, th, payload);
-	f->last_ns = bpf_ktime_get_ns();
 	return translate(skb, f, &old, l4, hlen, l3_payload, addrs, addrs_len, tos);
 }

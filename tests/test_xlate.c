@@ -313,7 +313,7 @@ static void test_fin(void)
 	reset_flows();
 	for (size_t i = 0; i < ARRAY_SIZE(fin_steps); i++) {
 		struct seg s = { .flags = fin_steps[i].flags, .seq = fin_steps[i].seq,
-				 .ack = 0x2000, .win = 100, .payload = fin_steps[i].payload };
+				 .ack = 0x10002000, .win = 100, .payload = fin_steps[i].payload };
 		const char *what = fin_steps[i].what;
 		const uint8_t *th = r.out + ETH_HLEN + IP4_HLEN;
 		struct faithd_xl_flow f;

@@ -14,6 +14,8 @@
  *     faithd only when the receiver could accept them;
  *   - while only one entry is ACTIVE (turned on or forgotten one after the
  *     other), its segments are held as before the hand-off;
+ *   - only segments that move the end of data or the ACK point count as
+ *     traffic for faithd's idle timeout;
  *   - a SYN is translated; a VLAN-tagged frame is left to the VLAN device.
  *
  *   make build/test_xlate_guard && build/test_xlate_guard
@@ -87,6 +89,17 @@ static const struct step blind_steps[] = {
 	  C_INIT, S_INIT, 0, false },
 	{ "a client reset at that point",
 	  { .flags = RST, .seq = 0x20000 },
+	  C_INIT, S_INIT, 0, false },
+	/* Receivers drop data whose ACK is of bytes never sent, or more than
+	 * a window old (RFC 5961 5.2): so does the count, and a FIN too. */
+	{ "100 bytes in order, ACKing server bytes never sent",
+	  { .flags = ACK | PSH, .seq = 0xffffffc0, .ack = 0x10012345, .payload = 100 },
+	  C_INIT, S_INIT, 0, false },
+	{ "100 bytes in order, ACK 2^31 old",
+	  { .flags = ACK | PSH, .seq = 0xffffffc0, .ack = 0x90002000, .payload = 100 },
+	  C_INIT, S_INIT, 0, false },
+	{ "a FIN in order, ACKing server bytes never sent",
+	  { .flags = ACK | FIN, .seq = 0xffffffc0, .ack = 0x10012345 },
 	  C_INIT, S_INIT, 0, false },
 };
 
@@ -459,6 +472,48 @@ static void test_one_side_active(void)
 		 "both ACTIVE: the same data translated and counted (%d)", r.ret);
 }
 
+/*
+ * faithd's idle timeout and linger count only segments that move the end
+ * of data or the ACK point: a blind forger's segments (and the duplicate
+ * ACKs they draw from the peers) do not keep a connection alive.
+ */
+static void test_last_ns(void)
+{
+	static const struct {
+		const char *what;
+		struct seg s;
+		bool moves;
+	} segs[] = {
+		{ "a forged ACK, random numbers",
+		  { .flags = ACK, .seq = 0x5a5a5a5a, .ack = 0x12345678, .win = 100 }, false },
+		{ "forged data, random numbers",
+		  { .flags = ACK | PSH, .seq = 0x5a5a5a5a, .ack = 0x12345678, .payload = 10 },
+		  false },
+		{ "the client's duplicate ACK (at its end of data and ACK point)",
+		  { .flags = ACK, .seq = 0xffffffc0, .ack = 0x10002000, .win = 100 }, false },
+		{ "the client's 10 new bytes",
+		  { .flags = ACK | PSH, .seq = 0xffffffc0, .ack = 0x10002000, .payload = 10 },
+		  true },
+		{ "the server's 10 new bytes (ACKing all the client sent)",
+		  { .v4 = true, .flags = ACK | PSH, .seq = 0x2000, .ack = 0x2fffffc5, .win = 100,
+		    .payload = 10 }, true },
+	};
+
+	for (int i = 0; i < (int)ARRAY_SIZE(segs); i++) {
+		const struct faithd_xl_key *k = segs[i].s.v4 ? &key_s : &key_c;
+		struct run r;
+		uint64_t last;
+
+		reset_flows();
+		send_seg(&segs[i].s, IFINDEX_IN, &r);
+		last = get_flow(k).last_ns;
+		tl_check(r.ret == TC_ACT_REDIRECT && !!last == segs[i].moves,
+			 "%s: translated; %s (%d)", segs[i].what,
+			 segs[i].moves ? "counts as traffic (last_ns set)" :
+					 "not traffic for faithd (last_ns stays 0)", r.ret);
+	}
+}
+
 /* ---- SYN, VLAN ------------------------------------------------------------ */
 
 static void test_syn(void)
@@ -532,6 +587,7 @@ int main(void)
 	test_later_fragments();
 	test_malformed();
 	test_one_side_active();
+	test_last_ns();
 	test_syn();
 	test_vlan();
 	xlate_prog_unload();

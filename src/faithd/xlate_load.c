@@ -91,38 +91,41 @@ static bool owned(const struct faithd_xlate *xl, const struct faithd_xl_key *key
 
 void xlate_sweep(struct faithd_xlate *xl, pid_t pid)
 {
-	struct faithd_xl_key cur, next, *keys = NULL;
-	size_t n = 0, cap = 0, halves = 0, singles = 0, conns;
+	struct faithd_xl_key cur, next;
+	struct sweep_entry {
+		struct faithd_xl_key key, peer;
+	} *ents = NULL;
+	size_t n = 0, cap = 0, conns = 0;
 	struct faithd_xl_flow v;
 	bool first = true;
 
-	/* Collect first, count, then delete (deleting while walking would
-	 * restart the walk): a connection is a pair of entries, or one if the
+	/* Collect first, then delete (deleting while walking would restart
+	 * the walk).  The walk restarts anyway when a live worker forgets an
+	 * entry meanwhile, and may list a key twice: only the deletes that
+	 * succeed count.  A connection is a pair of entries, or one if the
 	 * worker died between its two inserts; each was counted in nconns
-	 * before its first insert. */
+	 * before its first insert: it counts once, with its last entry. */
 	while (!bpf_map_get_next_key(xl->flows_fd, first ? NULL : &cur, &next)) {
 		first = false;
 		cur = next;
 		if (bpf_map_lookup_elem(xl->flows_fd, &cur, &v) || v.owner != (__u32)pid)
 			continue;
 		if (n == cap) {
-			struct faithd_xl_key *more = realloc(keys, (cap ? 2 * cap : 64) * sizeof(*keys));
+			struct sweep_entry *more = realloc(ents, (cap ? 2 * cap : 64) * sizeof(*ents));
 
 			if (!more)
 				break;
-			keys = more;
+			ents = more;
 			cap = cap ? 2 * cap : 64;
 		}
-		keys[n++] = cur;
-		if (owned(xl, &v.peer, pid))
-			halves++;
-		else
-			singles++;
+		ents[n].key = cur;
+		ents[n++].peer = v.peer;
 	}
 	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(xl->flows_fd, &keys[i]);
-	free(keys);
-	conns = singles + halves / 2;
+		if (!bpf_map_delete_elem(xl->flows_fd, &ents[i].key) &&
+		    !owned(xl, &ents[i].peer, pid))
+			conns++;
+	free(ents);
 	if (!conns)
 		return;
 	__atomic_fetch_sub(xl->nconns, conns, __ATOMIC_RELAXED);

@@ -208,6 +208,27 @@ else
 fi
 goes_on "$cl" "$TMP/twice.out" "... blind resets and jumps, then 3 MiB more each way" 6291465 6291456
 
+# A blind attacker who knows the ports keeps sending ACKs with random
+# numbers once the connection has ended (each draws the server's duplicate
+# ACK): the connection is still logged as closed, a second after the FINs,
+# while the forger goes on (faithd counts only segments that move the data
+# or the ACK point as traffic).
+: >"$TMP/xlate.log"
+C python3 "$E2E/xlate.py" client 64:ff9b::c000:202 7020 P $((3 << 19)) 1 >"$TMP/keep.out" 2>&1 &
+cl=$!
+PIDS+=("$cl")
+sleep 1
+cport=$(C ss -tnH state established '( dport = :7020 )' | awk '{ print $3 }' | sed 's/.*\]://' | head -1)
+wait "$cl"
+C python3 "$E2E/xlate.py" spoof-ack 2001:db8:1::2 64:ff9b::c000:202 7020 "${cport:-1}" 8 >/dev/null &
+forger=$!
+PIDS+=("$forger")
+check "random ACKs on the client's ports (port $cport) after the close: logged as 'closed' all the same" \
+	wait_for "$FAITHD_LOG" "192\.0\.2\.2:7020: closed; 3145737 bytes to server, 3145728 to client" 60
+check "... while the forger still sends" kill -0 "$forger"
+kill "$forger" 2>/dev/null
+wait "$forger" 2>/dev/null
+
 # A blind attacker sprays segments with the client's ports and TSvals far
 # ahead while the connection is handed off: a kept TSval of theirs would
 # set the clocks so that the peers drop each other's segments (PAWS).  The

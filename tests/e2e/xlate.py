@@ -40,6 +40,11 @@ X: a byte of data at X and a reset at X + 1, then the same 2^31 further
 (one of the two is "ahead" of any point): an attempt to move the
 program's end of data and match it with a reset.
 
+xlate.py spoof-ack SRC DST DPORT SPORT SECONDS: ACKs with random numbers
+from SRC:SPORT to DST:DPORT, ten a second for SECONDS: an attempt to keep a
+finished connection's state alive (each draws a duplicate ACK from the
+other peer, at its real numbers).
+
 xlate.py tun-inject SRC DST DPORT SPORT COUNT: COUNT ACKs, 0.2 s apart, from
 SRC:SPORT to DST:DPORT (IPv4), written into a tun device made for it:
 segments that come in another way than the Ethernet interfaces faithd's
@@ -240,6 +245,19 @@ def spoof_jump(src, dst, dport, sport, count):
     return 0
 
 
+def spoof_ack(src, dst, dport, sport, seconds):
+    s = raw_socket(src, dst)
+    n = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        s.sendto(tcp_segment(src, dst, sport, dport, random.getrandbits(32),
+                             random.getrandbits(32), ACK), (dst, 0))
+        n += 1
+        time.sleep(0.1)
+    print('sent %d ACKs' % n)
+    return 0
+
+
 def spray_ts(src, dst, sport, dport, stop):
     """ACKs with random numbers and TSvals far ahead, until stop is set."""
     s = raw_socket(src, dst)
@@ -368,6 +386,9 @@ if __name__ == '__main__':
         spoof = spoof_rst if sys.argv[1] == 'spoof-rst' else spoof_jump
         sys.exit(spoof(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
                        int(sys.argv[6])))
+    elif sys.argv[1] == 'spoof-ack':
+        sys.exit(spoof_ack(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
+                           float(sys.argv[6])))
     elif sys.argv[1] == 'tun-inject':
         sys.exit(tun_inject(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
                             int(sys.argv[6])))
