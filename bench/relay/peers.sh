@@ -109,6 +109,10 @@ peer_start_faith_sockmap() {
 	faith_start faith_sockmap --datapath sockmap --cpu-affinity auto ${FAITHD_ARGS:-}
 }
 # shellcheck disable=SC2086
+peer_start_faith_splice() {
+	faith_start faith_splice --datapath splice --cpu-affinity auto ${FAITHD_ARGS:-}
+}
+# shellcheck disable=SC2086
 peer_start_faith_translate() {
 	faith_start faith_translate --datapath translate --cpu-affinity auto ${FAITHD_ARGS:-}
 }

@@ -17,7 +17,8 @@ import statistics
 LABEL = {
     "direct": "direct (routed IPv6, no relay)",
     "direct_attached": "direct, faith attached (not captured)",
-    "faith": "faith (faithd, splice, --cpu-affinity auto)",
+    "faith": "faith (faithd, default: auto = translate, --cpu-affinity auto)",
+    "faith_splice": "faith (faithd --datapath splice)",
     "faith_sockmap": "faith (faithd --datapath sockmap)",
     "faith_translate": "faith (faithd --datapath translate)",
     "haproxy": "haproxy 2.6 (TCP, splice, 2 threads)",
@@ -28,13 +29,14 @@ LABEL = {
 }
 SHORT = {
     "direct": "direct", "direct_attached": "direct+faith", "faith": "faith",
-    "faith_sockmap": "faith-sockmap", "faith_translate": "faith-translate",
+    "faith_splice": "faith-splice", "faith_sockmap": "faith-sockmap",
+    "faith_translate": "faith-translate",
     "haproxy": "haproxy",
     "tproxy": "TPROXY+haproxy", "nginx": "nginx", "socat": "socat",
     "6tunnel": "6tunnel",
 }
 PEERS = ["haproxy", "tproxy", "nginx", "socat", "6tunnel"]
-FAITHS = ["faith", "faith_sockmap", "faith_translate"]
+FAITHS = ["faith", "faith_splice", "faith_sockmap", "faith_translate"]
 TPUT = [("up1", "1 stream, client to server"),
         ("down1", "1 stream, server to client"),
         ("up4", "4 streams, client to server"),

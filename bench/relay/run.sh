@@ -59,7 +59,11 @@ if "$TOP/faithd" --help 2>&1 | grep -q sockmap; then
 else
 	SOCKMAP_NOTE="faith (sockmap) not run: this faithd's --help does not mention sockmap"
 fi
-if "$TOP/faithd" --help 2>&1 | grep -q translate; then
+# The default (faith) is auto, translate where it loads: splice beside it.
+# (A faithd whose default is splice: translate beside it.)
+if "$TOP/faithd" --help 2>&1 | grep -q "'auto' (the default"; then
+	ALL_CASES="$ALL_CASES faith_splice"
+elif "$TOP/faithd" --help 2>&1 | grep -q translate; then
 	ALL_CASES="$ALL_CASES faith_translate"
 fi
 CASES=${CASES:-$ALL_CASES}

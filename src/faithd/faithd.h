@@ -47,8 +47,8 @@ struct faithd_opts {
 	bool foreground;
 	bool to_syslog;
 	bool debug;
-	enum faithd_datapath datapath;	/* default: splice */
-	bool datapath_fallback;	/* --datapath auto: translate, else splice */
+	enum faithd_datapath datapath;	/* default: translate, with fallback */
+	bool datapath_fallback;	/* --datapath auto (the default): translate, else splice */
 	uint64_t translate_after;	/* bytes relayed before a hand-off */
 	bool cpu_affinity;	/* pin worker i to the i-th allowed CPU */
 	unsigned nservices;

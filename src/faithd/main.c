@@ -39,13 +39,13 @@ static void usage(FILE *out)
 		"  -g, --grace SEC            on SIGTERM, time to finish (default 10)\n"
 		"  -m, --max-conns N          connections at once, all workers (default 0: no limit)\n"
 		"  -M, --max-per-source N     connections at once per client address (default 0)\n"
-		"      --datapath PATH        how bytes move: 'splice' (the default: splice()\n"
-		"                             in the workers), 'translate' (splice, then a TC\n"
-		"                             program rewrites each segment for the other peer:\n"
-		"                             see faithd(8) for its limits), 'auto' (translate\n"
-		"                             where it loads, else splice, saying why) or\n"
-		"                             'sockmap' (a BPF sockmap program relays in the\n"
-		"                             kernel)\n"
+		"      --datapath PATH        how bytes move: 'auto' (the default: translate\n"
+		"                             where it loads, else splice, saying why),\n"
+		"                             'splice' (splice() in the workers), 'translate'\n"
+		"                             (splice, then a TC program rewrites each segment\n"
+		"                             for the other peer: see faithd(8) for its limits)\n"
+		"                             or 'sockmap' (a BPF sockmap program relays in\n"
+		"                             the kernel)\n"
 		"      --translate-after BYTES  with 'translate' or 'auto': hand a connection to the TC\n"
 		"                             program once it has moved this many bytes\n"
 		"                             (default 1048576)\n"
@@ -300,6 +300,8 @@ int main(int argc, char **argv)
 		.idle_timeout_s = 3600,
 		.grace_s = 10,
 		.translate_after = 1 << 20,
+		.datapath = DATAPATH_TRANSLATE,	/* --datapath auto */
+		.datapath_fallback = true,
 	};
 	long cpus = usable_cpus();
 	int err;
