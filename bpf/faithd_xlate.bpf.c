@@ -366,8 +366,8 @@ static __always_inline int ack_ok(const struct faithd_xl_flow *f, __u32 ack, __u
  * the entries cannot be moved by a blind attacker who knows the ports:
  *
  *   seq_end  data counts only inside the window the receiver announced
- *            (the peer entry's wnd_end), and only with an ACK the
- *            receiver would take (ack_ok);
+ *            (the peer entry's wnd_end, and a probe's byte at its edge),
+ *            and only with an ACK the receiver would take (ack_ok);
  *   nxt      ...and, where resets and FINs count, only in order: from
  *            where it stands, or up to the receiver's ACK (after a loss);
  *   ack_last an ACK counts from the last one up to the end of what the
@@ -390,7 +390,10 @@ static __always_inline int track(struct faithd_xl_flow *f, struct faithd_xl_flow
 		return 0;
 	if (!ack_ok(f, ack, top))
 		return 0;
-	if (payload && !xl_after(end, p->wnd_end)) {
+	/* In the window; or a byte at its edge: a zero-window probe (BSD,
+	 * Windows), which a receiver whose window opened meanwhile takes and
+	 * acknowledges (its ACK would be past seq_end, and refused). */
+	if (payload && (!xl_after(end, p->wnd_end) || (payload == 1 && seq == p->wnd_end))) {
 		__u32 grew = advance(&f->seq_end, end);
 
 		if (grew) {	/* new bytes, not the same again */

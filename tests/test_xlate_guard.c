@@ -73,11 +73,14 @@ static const struct step blind_steps[] = {
 	{ "a reset right after it",
 	  { .flags = RST, .seq = 0xbfffffc1 + WRAP_HALF },
 	  C_INIT, S_INIT, 0, false },
-	{ "1 byte just past the server's window (0xffc0)",
-	  { .flags = ACK | PSH, .seq = 0xffc0, .ack = 0x10002000, .payload = 1 },
+	{ "1 byte one past the server's window edge (0xffc0)",
+	  { .flags = ACK | PSH, .seq = 0xffc1, .ack = 0x10002000, .payload = 1 },
+	  C_INIT, S_INIT, 0, false },
+	{ "2 bytes at the edge (not a window probe)",
+	  { .flags = ACK | PSH, .seq = 0xffc0, .ack = 0x10002000, .payload = 2 },
 	  C_INIT, S_INIT, 0, false },
 	{ "a FIN there",
-	  { .flags = ACK | FIN, .seq = 0xffc1 },
+	  { .flags = ACK | FIN, .seq = 0xffc2 },
 	  C_INIT, S_INIT, 0, false },
 	/* Receivers drop data without ACK: it would push seq_end for free. */
 	{ "100 bytes without ACK inside the window",
@@ -124,8 +127,8 @@ static const struct step real_steps[] = {
 	{ "a client reset where that data ends: not where resets count",
 	  { .flags = RST, .seq = 0x1001c },
 	  0x1001c, 0x24, 0x2000, 0x12000, 0x2000, 0x24, 0x1001c, 100 + 0xfff8, false },
-	{ "one client byte past the edge: not counted",
-	  { .flags = ACK | PSH, .seq = 0x1001c, .ack = 0x10002000, .payload = 1 },
+	{ "two client bytes across the edge: not counted (one would be a window probe)",
+	  { .flags = ACK | PSH, .seq = 0x1001b, .ack = 0x10002000, .payload = 2 },
 	  0x1001c, 0x24, 0x2000, 0x12000, 0x2000, 0x24, 0x1001c, 100 + 0xfff8, false },
 	{ "the server ACKs all of it (the gap came): the client's in-order end catches up",
 	  { .v4 = true, .flags = ACK, .seq = 0x2000, .ack = 0x30010021, .win = 0xffff },
@@ -228,6 +231,32 @@ static void test_fin_ahead(void)
 	send_seg(&fin, IFINDEX_IN, &r);
 	tl_check(!(get_flow(&key_c).flags & FAITHD_XL_SEEN_FIN),
 		 "a FIN past the receiver's window: not noted");
+}
+
+/*
+ * A zero-window probe (BSD, Windows: one byte at the window's edge) that
+ * the receiver takes, its window open meanwhile: its ACK of the byte
+ * must be taken too, or the bookkeeping stops there for good.
+ */
+static void test_window_probe(void)
+{
+	struct seg probe = { .flags = ACK, .seq = 0xffc0, .ack = 0x10002000, .payload = 1 };
+	/* The server's ACK of 0xffc1: + the client entry's seq_delta. */
+	struct seg ack = { .v4 = true, .flags = ACK, .seq = 0x2000, .ack = 0x3000ffc6, .win = 100 };
+	struct faithd_xl_flow c, sv;
+	struct run r;
+
+	reset_flows();
+	send_seg(&probe, IFINDEX_IN, &r);
+	c = get_flow(&key_c);
+	tl_check(r.ret == TC_ACT_REDIRECT && c.seq_end == 0xffc1,
+		 "a 1-byte window probe at the server's window edge (0xffc0): counted "
+		 "(end of data %#x)", c.seq_end);
+	send_seg(&ack, IFINDEX_IN, &r);
+	sv = get_flow(&key_s);
+	tl_check(sv.ack_last == 0xffc1 && sv.wnd_end == 0xffc1 + 100 && sv.last_ns,
+		 "... the server's ACK of it, window 100: taken (ACK %#x, window edge %#x)",
+		 sv.ack_last, sv.wnd_end);
 }
 
 /* ---- the kept TSval's segment, checked at the freeze ---------------------- */
@@ -582,6 +611,7 @@ int main(void)
 		return tl_report();
 	test_tracking();
 	test_fin_ahead();
+	test_window_probe();
 	test_ts_segment();
 	test_strays();
 	test_later_fragments();
