@@ -337,12 +337,6 @@ static __always_inline __u32 advance(__u32 *p, __u32 v)
 	return 0;	/* lost four races in a row: a later segment moves it */
 }
 
-/*
- * Would the receiver take a segment carrying this ACK (in its numbers;
- * top: the end of what it sent)?  RFC 5961 5.2: not beyond what it sent,
- * not more than a window older than the last (at least 64 KiB: one
- * direction's segments may run on several CPUs, out of order).
- */
 /* The end of what the sender of p's segments sent: data, or its FIN. */
 static __always_inline __u32 sent_end(const struct faithd_xl_flow *p)
 {
@@ -351,12 +345,20 @@ static __always_inline __u32 sent_end(const struct faithd_xl_flow *p)
 	return p->seq_end;
 }
 
+/*
+ * Would the receiver take a segment carrying this ACK (in its numbers;
+ * top: the end of what it sent)?  RFC 5961 5.2: not beyond what it sent,
+ * not more than its largest send window older than its oldest unACKed
+ * byte.  That window is never more than 65535 scaled as the receiver sees
+ * f's windows; the bound is no stricter than the receiver's, so that a
+ * real segment reordered behind later ACKs (a window-limited sender) is
+ * not missed: one miss would stop the bookkeeping for good, the other
+ * side's ACK of it lying past the end counted.
+ */
 static __always_inline int ack_ok(const struct faithd_xl_flow *f, __u32 ack, __u32 top)
 {
-	__u32 span = f->wnd_end - f->ack_last;
+	__u32 span = 0xffffu << (f->win_out_shift & 15);
 
-	if (span < 0x10000)
-		span = 0x10000;
 	return xl_between(ack, f->ack_last - span, top);
 }
 

@@ -259,6 +259,51 @@ static void test_window_probe(void)
 		 sv.ack_last, sv.wnd_end);
 }
 
+/*
+ * The review's case: the server filled the client's 256 KiB window (the
+ * server sees it scaled by 2^3), the client ACKed all of it with window
+ * 0; then the client's request comes, reordered behind those ACKs, with
+ * an ACK 192 KiB old.  The server takes it (its largest window is 256
+ * KiB): so must the count, or the server's ACK of it, past the client's
+ * counted end, is refused, and everything after it.
+ */
+static void test_old_ack(void)
+{
+	static const struct {
+		const char *what;
+		uint32_t ack;		/* the server byte the client ACKs */
+		bool counts;
+	} cases[] = {
+		{ "an ACK 192 KiB old (the largest window the server was offered: 256 KiB)",
+		  0x12000, true },
+		{ "an ACK 0x7fff8 old (65535 << 3, the most any window scaled so is)",
+		  0x42000 - 0x7fff8, true },
+		{ "an ACK one byte older than that", 0x42000 - 0x7fff9, false },
+	};
+
+	for (int i = 0; i < (int)ARRAY_SIZE(cases); i++) {
+		struct faithd_xl_flow c = flow_c, sv = flow_s;
+		/* Client bytes in its numbers; its ACK in the server's, less
+		 * the client entry's ack_delta. */
+		struct seg req = { .flags = ACK | PSH, .seq = 0xffffffc0,
+				   .ack = cases[i].ack - flow_c.ack_delta, .payload = 100 };
+		struct run r;
+
+		c.win_out_shift = 3;
+		c.ack_last = c.wnd_end = 0x42000;
+		sv.seq_end = sv.nxt = 0x42000;
+		put_flow(&key_c, &c);
+		put_flow(&key_s, &sv);
+		send_seg(&req, IFINDEX_IN, &r);
+		c = get_flow(&key_c);
+		tl_check(r.ret == TC_ACT_REDIRECT &&
+			 (c.seq_end == 0x24 && c.bytes == 100) == cases[i].counts,
+			 "client data with %s: %s (end of data %#x, %llu bytes)", cases[i].what,
+			 cases[i].counts ? "counted, as the server takes it" : "not counted",
+			 c.seq_end, (unsigned long long)c.bytes);
+	}
+}
+
 /* ---- the kept TSval's segment, checked at the freeze ---------------------- */
 
 static const struct {
@@ -612,6 +657,7 @@ int main(void)
 	test_tracking();
 	test_fin_ahead();
 	test_window_probe();
+	test_old_ack();
 	test_ts_segment();
 	test_strays();
 	test_later_fragments();
