@@ -376,22 +376,18 @@ static __always_inline int ack_ok(const struct faithd_xl_flow *f, __u32 ack, __u
  *            receiver sent (its seq_end, or past its FIN): while the
  *            connection is idle, only the exact point.
  *
- * win is the window the receiver sees (scaled): it moves wnd_end.
- * Returns whether the segment moved seq_end or ack_last: what faithd's
+ * Only for a segment the receiver would take (an ACK, ack_ok: ack, in the
+ * receiver's numbers).  win is the window the receiver sees (scaled): it
+ * moves wnd_end.  Returns whether the segment moved seq_end or ack_last: what faithd's
  * idle timeout and linger count as traffic (a duplicate ACK, such as a
  * peer's answer to a forged segment, moves neither).
  */
 static __always_inline int track(struct faithd_xl_flow *f, struct faithd_xl_flow *p,
-				 const struct tcphdr *th, __u32 payload, __u32 win)
+				 const struct tcphdr *th, __u32 payload, __u32 win, __u32 ack)
 {
 	__u32 seq = bpf_ntohl(th->seq), end = seq + payload;
-	__u32 ack = bpf_ntohl(th->ack_seq) + f->ack_delta, top = sent_end(p);
 	int moved = 0;
 
-	if (!th->ack)	/* receivers drop data without one (RFC 793) */
-		return 0;
-	if (!ack_ok(f, ack, top))
-		return 0;
 	/* In the window; or a byte at its edge: a zero-window probe (BSD,
 	 * Windows), which a receiver whose window opened meanwhile takes and
 	 * acknowledges (its ACK would be past seq_end, and refused). */
@@ -420,12 +416,12 @@ static __always_inline int track(struct faithd_xl_flow *f, struct faithd_xl_flow
  * other entry) says it is, or where the sender's data ends in order, or
  * after its FIN in order (a reset right after data comes before the ACK of
  * it) — as the receiver checks (RFC 5961), a blind reset would have to
- * guess 32 bits.  A FIN counts where the sender's data ends in order, or
- * inside the window ahead of a loss; faithd then waits for the receiver's
- * exact ACK of it.
+ * guess 32 bits.  A FIN, taken (with an ACK the receiver would take),
+ * counts where the sender's data ends in order, or inside the window ahead
+ * of a loss; faithd then waits for the receiver's exact ACK of it.
  */
 static __always_inline void note_end(struct faithd_xl_flow *f, const struct faithd_xl_flow *p,
-				     const struct tcphdr *th, __u32 payload)
+				     const struct tcphdr *th, __u32 payload, int taken)
 {
 	__u32 seq = bpf_ntohl(th->seq), end = seq + payload;
 
@@ -436,8 +432,7 @@ static __always_inline void note_end(struct faithd_xl_flow *f, const struct fait
 		return;
 	}
 	/* Receivers take a FIN only with an ACK they would take. */
-	if (!th->fin || !th->ack ||
-	    !ack_ok(f, bpf_ntohl(th->ack_seq) + f->ack_delta, sent_end(p)))
+	if (!th->fin || !taken)
 		return;
 	if (end == f->nxt) {
 		f->fin_end = end + 1;
@@ -540,8 +535,9 @@ int faithd_xlate(struct __sk_buff *skb)
 	struct tcp_copy old = {};
 	struct tcp_opts o = {};
 	struct tcphdr *th;
-	__u32 addrs[8], addrs_len, l4, hlen, l3_payload, payload;
+	__u32 addrs[8], addrs_len, l4, hlen, l3_payload, payload, ack;
 	__u8 tos;
+	int taken;
 
 	/* A VLAN-tagged frame at its parent interface: the VLAN device's own
 	 * link sees it next, untagged, and sends the translation out tagged.
@@ -643,9 +639,12 @@ int faithd_xlate(struct __sk_buff *skb)
 	peer = bpf_map_lookup_elem(&flows, &f->peer);
 	if (!peer || peer->state != FAITHD_XL_ACTIVE)
 		return held(th, payload);
-	if (track(f, peer, th, payload, out_window(f, th) << (f->win_out_shift & 15)))
+	/* Receivers drop data and FINs without an ACK they would take. */
+	ack = bpf_ntohl(th->ack_seq) + f->ack_delta;
+	taken = th->ack && ack_ok(f, ack, sent_end(peer));
+	if (taken && track(f, peer, th, payload, out_window(f, th) << (f->win_out_shift & 15), ack))
 		f->last_ns = bpf_ktime_get_ns();
 	if (th->rst || th->fin)
-		note_end(f, peer, th, payload);
+		note_end(f, peer, th, payload, taken);
 	return translate(skb, f, &old, l4, hlen, l3_payload, addrs, addrs_len, tos);
 }
