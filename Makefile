@@ -28,7 +28,8 @@ FAITHD_SRCS := src/faithd/main.c src/faithd/master.c src/faithd/worker.c \
                src/faithd/conn.c src/faithd/policy.c src/faithd/connlimits.c \
                src/faithd/log.c src/faithd/sockmap.c \
                src/faithd/sockmap_load.c src/faithd/xlate.c \
-               src/faithd/xlate_load.c src/faithd/xlate_links.c
+               src/faithd/xlate_load.c src/faithd/xlate_links.c \
+               src/faithd/xlate_syn.c
 TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) \
                $(BUILD)/faith-testrelay $(BUILD)/faith-testclient \
                $(BUILD)/faith-bytes
@@ -50,7 +51,7 @@ $(BUILD)/faithd_sockmap.skel.h: bpf/faithd_sockmap.bpf.o | $(BUILD)
 
 # faithd --datapath translate: the TC program that relays by rewriting segments.
 # -mcpu=v3 for atomic compare-and-exchange (Linux 5.12; translate needs 6.6).
-bpf/faithd_xlate.bpf.o: bpf/faithd_xlate.bpf.c bpf/faithd_xlate_icmp.h bpf/ipv6_ext.h src/faithd/xlate_seq.h src/faithd/xlate_maps.h
+bpf/faithd_xlate.bpf.o: bpf/faithd_xlate.bpf.c bpf/faithd_xlate_icmp.h bpf/faithd_xlate_syn.h src/maps.h bpf/ipv6_ext.h src/faithd/xlate_seq.h src/faithd/xlate_maps.h
 	$(CLANG) $(BPF_CFLAGS) -mcpu=v3 -c $< -o $@
 
 $(BUILD)/faithd_xlate.skel.h: bpf/faithd_xlate.bpf.o | $(BUILD)

@@ -75,6 +75,7 @@ struct tcp_opts {
 	__u32 ts;		/* the timestamps option */
 	__u32 sack;		/* the SACK option... */
 	__u32 sack_len;		/* ...and its length */
+	__u32 ws;		/* window scale (SYNs) */
 };
 
 static __always_inline __u8 *byte_at(struct tcp_copy *t, __u32 off)
@@ -109,6 +110,22 @@ static __always_inline void add32(struct tcp_copy *t, __u32 off, __u32 delta)
 	put32(t, off, get32(t, off) + delta);
 }
 
+/*
+ * A segment as it came in: its TCP header (hlen bytes at l4, l4_len bytes
+ * of TCP in all), its addresses (addrs_len bytes: IPv6's 32, IPv4's 8) and
+ * traffic class.  translate() is a function of its own (not inlined): its
+ * stack is not the main program's, which leaves room for the SYN path's.
+ */
+struct segment {
+	struct tcp_copy old;
+	__u32 addrs[8];
+	__u32 addrs_len;
+	__u32 l4;
+	__u32 hlen;
+	__u32 l4_len;
+	__u8 tos;
+};
+
 struct opt_walk {
 	struct tcp_copy *t;
 	__u32 hlen;
@@ -139,6 +156,8 @@ static long opt_step(__u32 i, struct opt_walk *w)
 		w->o->ts = off;
 	else if (kind == 5 && len >= 10)
 		w->o->sack = off, w->o->sack_len = len;
+	else if (kind == 3 && len == 3)
+		w->o->ws = off;
 	w->off = off + len;
 	return 0;
 }
@@ -277,11 +296,13 @@ static __always_inline int forward(struct __sk_buff *skb, const struct faithd_xl
  * header (the checksum field makes up for it), the pseudo header's change
  * is applied to it.
  */
-static __always_inline int translate(struct __sk_buff *skb, struct faithd_xl_flow *f,
-				     struct tcp_copy *old, __u32 l4, __u32 hlen, __u32 l4_len,
-				     __u32 *old_addrs, __u32 old_addrs_len, __u8 tos)
+static __noinline int translate(struct __sk_buff *skb, struct faithd_xl_flow *f,
+				struct segment *seg)
 {
-	struct tcp_copy t = *old;
+	struct tcp_copy *old = &seg->old, t = seg->old;
+	__u32 l4 = seg->l4, hlen = seg->hlen, l4_len = seg->l4_len;
+	__u32 *old_addrs = seg->addrs, old_addrs_len = seg->addrs_len;
+	__u8 tos = seg->tos;
 	struct tcp_opts o = {};
 	__u32 new_addrs[8];
 	__s64 diff;
@@ -450,6 +471,7 @@ static __always_inline void note_end(struct faithd_xl_flow *f, const struct fait
 }
 
 #include "faithd_xlate_icmp.h"
+#include "faithd_xlate_syn.h"
 
 /*
  * A segment of a connection not (or no longer) translated both ways: data,
@@ -504,7 +526,7 @@ static __always_inline int stray_at(struct __sk_buff *skb, struct faithd_xl_key 
 }
 
 /* IPv6 with extension headers: TCP behind them, not a later fragment. */
-static __always_inline int stray6(struct __sk_buff *skb, struct faithd_xl_key *key)
+static __noinline int stray6(struct __sk_buff *skb, struct faithd_xl_key *key)
 {
 	void *data, *end;
 	struct ipv6hdr *ip6;
@@ -532,18 +554,17 @@ int faithd_xlate(struct __sk_buff *skb)
 	struct ethhdr *eth = data;
 	struct faithd_xl_key key = {};
 	struct faithd_xl_flow *f, *peer;
-	struct tcp_copy old = {};
+	struct segment s = {};
 	struct tcp_opts o = {};
 	struct tcphdr *th;
-	__u32 addrs[8], addrs_len, l4, hlen, l3_payload, payload, ack;
-	__u8 tos;
+	__u32 payload, ack;
 	int taken;
 
 	/* A VLAN-tagged frame at its parent interface: the VLAN device's own
 	 * link sees it next, untagged, and sends the translation out tagged.
 	 * VLAN 0 (priority only) has no such device: the stack takes it as
 	 * untagged, and so does the program. */
-	if (!nconns || (skb->vlan_present && (skb->vlan_tci & 0x0fff)) ||
+	if ((!nconns && !syn_on) || (skb->vlan_present && (skb->vlan_tci & 0x0fff)) ||
 	    (void *)(eth + 1) > end)
 		return TCX_NEXT;
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
@@ -557,11 +578,11 @@ int faithd_xlate(struct __sk_buff *skb)
 			return ptb_to_server(skb);
 		if (ip6->nexthdr != IPPROTO_TCP)
 			return stray6(skb, &key);
-		__builtin_memcpy(addrs, &ip6->saddr, 32);
-		addrs_len = 32;
-		l4 = ETH_HLEN + sizeof(*ip6);
-		l3_payload = bpf_ntohs(ip6->payload_len);
-		tos = ip6->priority << 4 | ip6->flow_lbl[0] >> 4;
+		__builtin_memcpy(s.addrs, &ip6->saddr, 32);
+		s.addrs_len = 32;
+		s.l4 = ETH_HLEN + sizeof(*ip6);
+		s.l4_len = bpf_ntohs(ip6->payload_len);
+		s.tos = ip6->priority << 4 | ip6->flow_lbl[0] >> 4;
 	} else if (eth->h_proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = (void *)(eth + 1);
 
@@ -572,8 +593,8 @@ int faithd_xlate(struct __sk_buff *skb)
 		if (ip->protocol != IPPROTO_TCP)
 			return TCX_NEXT;
 		key.saddr[2] = key.daddr[2] = bpf_htonl(0xffff);
-		key.saddr[3] = addrs[0] = ip->saddr;
-		key.daddr[3] = addrs[1] = ip->daddr;
+		key.saddr[3] = s.addrs[0] = ip->saddr;
+		key.daddr[3] = s.addrs[1] = ip->daddr;
 		/* Options, fragments (the first has the ports), a length of 0
 		 * (BIG TCP): not translated.  Later fragments and malformed
 		 * headers: the first fragment decides, the stack drops. */
@@ -584,40 +605,59 @@ int faithd_xlate(struct __sk_buff *skb)
 			return stray_at(skb, &key, ETH_HLEN + ip->ihl * 4);
 		if (bpf_ntohs(ip->tot_len) < sizeof(*ip))
 			return TCX_NEXT;
-		addrs_len = 8;
-		l4 = ETH_HLEN + sizeof(*ip);
-		l3_payload = bpf_ntohs(ip->tot_len) - sizeof(*ip);
-		tos = ip->tos;
+		s.addrs_len = 8;
+		s.l4 = ETH_HLEN + sizeof(*ip);
+		s.l4_len = bpf_ntohs(ip->tot_len) - sizeof(*ip);
+		s.tos = ip->tos;
 	} else {
 		return TCX_NEXT;
 	}
-	th = data + l4;
+	th = data + s.l4;
 	if ((void *)(th + 1) > end)
 		return TCX_NEXT;
 	key.sport = th->source;
 	key.dport = th->dest;
 	f = bpf_map_lookup_elem(&flows, &key);
-	if (!f)
-		return TCX_NEXT;
+	if (!f) {
+		/* --translate-after syn: a client's SYN opens a connection. */
+		if (!syn_on || s.addrs_len != 32 || !th->syn || th->ack || th->rst)
+			return TCX_NEXT;
+		taken = syn_open(skb, &key, s.l4, th->doff * 4);
+		if (taken)
+			return taken;
+		f = bpf_map_lookup_elem(&flows, &key);
+		if (!f)
+			return TC_ACT_SHOT;
+		/* Helpers were called: the packet pointers are new (IPv6). */
+		th = (void *)(long)skb->data + ETH_HLEN + sizeof(struct ipv6hdr);
+		if ((void *)(th + 1) > (void *)(long)skb->data_end)
+			return TC_ACT_SHOT;
+	}
 
 	/* An IPv6 length of 0: a BIG TCP jumbogram, not for translation.
 	 * Shorter than the header or than the frame says: malformed, the
 	 * stack drops it. */
-	if (!l3_payload && addrs_len == 32)
+	if (!s.l4_len && s.addrs_len == 32)
 		return stray(&key, bpf_ntohl(th->seq));
-	hlen = th->doff * 4;
-	if (hlen < sizeof(*th) || hlen > TCP_HDR_MAX || l3_payload < hlen ||
-	    l4 + l3_payload > skb->len || bpf_skb_load_bytes(skb, l4, old.w, hlen))
+	s.hlen = th->doff * 4;
+	if (s.hlen < sizeof(*th) || s.hlen > TCP_HDR_MAX || s.l4_len < s.hlen ||
+	    s.l4 + s.l4_len > skb->len || bpf_skb_load_bytes(skb, s.l4, s.old.w, s.hlen))
 		return TCX_NEXT;
-	payload = l3_payload - hlen;
+	payload = s.l4_len - s.hlen;
 
+	if (f->state == FAITHD_XL_SYN) {
+		taken = syn_step(&key, f, &s.old, s.hlen);
+		if (taken)
+			return taken;
+		return translate(skb, f, &s);
+	}
 	if (f->state != FAITHD_XL_ACTIVE) {
 		/* Plain stores: one direction's segments, faithd reads them. */
 		f->ifindex = skb->ingress_ifindex;
 		f->flags |= FAITHD_XL_SEEN;
-		find_opts(&old, hlen, &o);
+		find_opts(&s.old, s.hlen, &o);
 		if (o.ts && th->ack) {
-			f->tsval = get32(&old, o.ts + 2);
+			f->tsval = get32(&s.old, o.ts + 2);
 			f->tsval_seq = bpf_ntohl(th->seq);
 			f->tsval_ack = bpf_ntohl(th->ack_seq);
 			f->tsval_ns = bpf_ktime_get_ns();
@@ -646,5 +686,10 @@ int faithd_xlate(struct __sk_buff *skb)
 		f->last_ns = bpf_ktime_get_ns();
 	if (th->rst || th->fin)
 		note_end(f, peer, th, payload, taken);
-	return translate(skb, f, &old, l4, hlen, l3_payload, addrs, addrs_len, tos);
+	/* Opened for a SYN: the program ends it (a function of its own: only
+	 * segments after a FIN or reset pay for the call). */
+	if ((f->flags & FAITHD_XL_FROM_SYN) &&
+	    ((f->flags | peer->flags) & (FAITHD_XL_SEEN_FIN | FAITHD_XL_SEEN_RST)))
+		syn_maybe_end(&key, f, peer);
+	return translate(skb, f, &s);
 }

@@ -55,7 +55,7 @@ static __always_inline void *linear(struct __sk_buff *skb, __u32 len)
  * server sent it, its sequence number in the server's numbers), and send
  * it to the server.  Anything else: TCX_NEXT.
  */
-static __always_inline int ptb_to_server(struct __sk_buff *skb)
+static __noinline int ptb_to_server(struct __sk_buff *skb)
 {
 	void *data = linear(skb, ETH_HLEN + 2 * sizeof(struct ipv6hdr) + 8 + 8);
 	struct ipv6hdr *ip6 = data + ETH_HLEN;
@@ -162,7 +162,7 @@ struct ptb_sum {
  * its own segment (MTU plus 20, at least 1280), sent to the client from
  * the faith address.
  */
-static __always_inline int frag_to_client(struct __sk_buff *skb)
+static __noinline int frag_to_client(struct __sk_buff *skb)
 {
 	void *data = linear(skb, ETH_HLEN + 2 * sizeof(struct iphdr) + 8 + 8);
 	struct iphdr *ip = data + ETH_HLEN;

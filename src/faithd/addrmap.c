@@ -167,6 +167,17 @@ enum faithd_dst_class faithd_classify_v4(struct in_addr v4)
 	return r ? r->cls : FAITHD_DST_GLOBAL;
 }
 
+bool faithd_dst_range_at(size_t i, struct in_addr *net, unsigned int *len,
+			 enum faithd_dst_class *cls)
+{
+	if (i >= ARRAY_SIZE(ranges))
+		return false;
+	net->s_addr = htonl(ranges[i].net);
+	*len = ranges[i].len;
+	*cls = ranges[i].cls;
+	return true;
+}
+
 const char *faithd_dst_class_name(enum faithd_dst_class cls)
 {
 	switch (cls) {

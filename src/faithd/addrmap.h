@@ -8,6 +8,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * The IPv4 address embedded in a6 under a prefix of prefixlen bits,
@@ -50,6 +51,11 @@ enum faithd_dst_class {
 };
 
 enum faithd_dst_class faithd_classify_v4(struct in_addr v4);
+
+/* The i-th range of the table faithd_classify_v4() looks in (nested
+ * ranges: the longest match decides); false past the last. */
+bool faithd_dst_range_at(size_t i, struct in_addr *net, unsigned int *len,
+			 enum faithd_dst_class *cls);
 
 /* "global", "special" or "forbidden". */
 const char *faithd_dst_class_name(enum faithd_dst_class cls);

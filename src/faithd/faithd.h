@@ -50,6 +50,7 @@ struct faithd_opts {
 	enum faithd_datapath datapath;	/* default: translate, with fallback */
 	bool datapath_fallback;	/* --datapath auto (the default): translate, else splice */
 	uint64_t translate_after;	/* bytes relayed before a hand-off */
+	bool translate_syn;	/* --translate-after syn: the program opens them */
 	bool cpu_affinity;	/* pin worker i to the i-th allowed CPU */
 	unsigned nservices;
 	struct faithd_service services[FAITHD_MAX_SERVICES];

@@ -46,9 +46,11 @@ static void usage(FILE *out)
 		"                             for the other peer: see faithd(8) for its limits)\n"
 		"                             or 'sockmap' (a BPF sockmap program relays in\n"
 		"                             the kernel)\n"
-		"      --translate-after BYTES  with 'translate' or 'auto': hand a connection to the TC\n"
-		"                             program once it has moved this many bytes\n"
-		"                             (default 1048576)\n"
+		"      --translate-after BYTES|syn  with 'translate' or 'auto': hand a connection\n"
+		"                             to the TC program once it has moved this many\n"
+		"                             bytes (default 1048576); 'syn': the program\n"
+		"                             translates the client's SYN itself, and faithd's\n"
+		"                             sockets take only what it leaves (see faithd(8))\n"
 		"      --cpu-affinity MODE    'none' (the default): the scheduler places the\n"
 		"                             workers; 'auto': pin worker i to the i-th CPU\n"
 		"                             faithd may use and hand it the connections whose\n"
@@ -223,8 +225,13 @@ static int parse_args(struct faithd_opts *o, int argc, char **argv)
 					  optarg);
 			break;
 		case 'T':
+			if (!strcmp(optarg, "syn")) {
+				o->translate_syn = true;
+				break;
+			}
 			err = parse_number("--translate-after", optarg, UINT32_MAX, &bytes);
 			o->translate_after = bytes;
+			o->translate_syn = false;
 			break;
 		case 'A':
 			if (!strcmp(optarg, "auto"))

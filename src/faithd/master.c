@@ -42,10 +42,13 @@
 #include "faithd/connlimits.h"
 #include "faithd/log.h"
 #include "faithd/sockmap.h"
+#include "faithd/worker.h"
 #include "faithd/xlate.h"
 
 #define LISTEN_BACKLOG	4096
 #define RESPAWN_DELAY_S	1
+#define SYN_SWEEP_MS	2000
+#define SYN_EVENTS_MS	200
 
 static pid_t workers[FAITHD_MAX_WORKERS];
 static int master_sigfd = -1;
@@ -354,23 +357,41 @@ static void on_hup(struct faithd_ctx *ctx)
 	}
 	faithd_conf_free(ctx->conf);
 	ctx->conf = conf;
+	xlate_syn_rules(ctx->xlate, conf);
 	signal_workers(ctx->opts, SIGHUP);
 }
 
 static int supervise(struct faithd_ctx *ctx, int sigfd)
 {
 	struct faithd_opts *o = ctx->opts;
-	/* Signals, and interfaces coming and going (translate: -1 otherwise). */
-	struct pollfd pfd[2] = {
+	/* Signals, interfaces coming and going (translate: -1 otherwise), and
+	 * the connections the program ended (--translate-after syn). */
+	struct pollfd pfd[3] = {
 		{ .fd = sigfd, .events = POLLIN },
 		{ .fd = xlate_links_fd(ctx->xlate), .events = POLLIN },
+		{ .fd = xlate_syn_events_fd(ctx->xlate), .events = POLLIN },
 	};
 	bool stopping = false;
+	/* The program wakes faithd only once its ring fills up: it is read
+	 * this often anyway, and quiet connections swept every SYN_SWEEP_MS
+	 * (while stopping, every time: until none is left, or the grace is
+	 * over and they are forgotten). */
+	int tick_ms = pfd[2].fd >= 0 ? SYN_EVENTS_MS : -1;
+	uint64_t swept = now_ms(), stop_ms = 0;
+	unsigned int syn_left = 0;
 
-	while (!stopping || live_workers(o)) {
+	while (!stopping || live_workers(o) || syn_left) {
 		struct signalfd_siginfo si;
 
-		if (poll(pfd, 2, -1) < 0)
+		if (tick_ms > 0) {
+			xlate_syn_events(ctx->xlate);
+			if (stopping || now_ms() - swept >= SYN_SWEEP_MS) {
+				syn_left = xlate_syn_sweep(ctx->xlate, stopping &&
+							   now_ms() - stop_ms >= o->grace_s * 1000ull);
+				swept = now_ms();
+			}
+		}
+		if (poll(pfd, 3, tick_ms) <= 0)
 			continue;
 		if (pfd[1].revents)
 			xlate_links_changed(ctx->xlate);
@@ -390,8 +411,10 @@ static int supervise(struct faithd_ctx *ctx, int sigfd)
 			if (stopping)
 				break;
 			stopping = true;
+			stop_ms = now_ms();
 			log_info("stopping: no new connections; %u s for open ones to finish",
 				 o->grace_s);
+			xlate_syn_stop(ctx->xlate);
 			close_services(o, -1);
 			signal_workers(o, SIGTERM);
 			alarm(o->grace_s + 5);	/* workers that hang get SIGKILL */
@@ -425,6 +448,29 @@ static int xlate_unavailable(struct faithd_ctx *ctx, const char *why)
 	return 0;
 }
 
+/*
+ * Load the translate program; with --translate-after syn, sharing faith's
+ * maps and told what faithd relays.  With connection limits faithd counts
+ * every connection itself: its sockets take them all.
+ */
+static int xlate_setup(struct faithd_ctx *ctx, char *why, size_t len)
+{
+	struct faithd_opts *o = ctx->opts;
+	struct xlate_faith_maps faith = { .prefixes_fd = ctx->prefixes_fd, .pin_dir = o->pin_dir };
+	bool syn = o->translate_syn;
+	int err;
+
+	if (syn && (o->max_conns || o->max_per_source)) {
+		log_warn("--translate-after syn: with -m or -M faithd counts every connection "
+			 "itself; the program takes none from the SYN");
+		syn = false;
+	}
+	err = xlate_load(&ctx->xlate, syn ? &faith : NULL, why, len);
+	if (err || !syn)
+		return err;
+	return xlate_syn_start(ctx->xlate, o, ctx->conf, why, len);
+}
+
 static int setup(struct faithd_ctx *ctx)
 {
 	struct faithd_opts *o = ctx->opts;
@@ -443,7 +489,7 @@ static int setup(struct faithd_ctx *ctx)
 		return -ENOENT;
 	if (o->datapath == DATAPATH_SOCKMAP && sockmap_load(&ctx->sockmap))
 		return -EPERM;
-	if (o->datapath == DATAPATH_TRANSLATE && xlate_load(&ctx->xlate, why, sizeof(why)) &&
+	if (o->datapath == DATAPATH_TRANSLATE && xlate_setup(ctx, why, sizeof(why)) &&
 	    xlate_unavailable(ctx, why))
 		return -EPERM;
 	ctx->limits = limits_create(o->max_conns, o->max_per_source);
@@ -500,6 +546,8 @@ int faithd_run(struct faithd_opts *o)
 		 o->datapath == DATAPATH_SOCKMAP ? "sockmap" :
 		 o->datapath == DATAPATH_TRANSLATE ? "translate" : "splice");
 	ret = supervise(&ctx, sigfd);
+	xlate_syn_events(ctx.xlate);
+	xlate_syn_summary(ctx.xlate);
 out:
 	close_services(o, -1);
 	faithd_conf_free(ctx.conf);

@@ -5,7 +5,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+struct faithd_opts;
+struct faithd_conf;
+struct ring_buffer;
 
 #define XL_MAX_IFACES	1024
 
@@ -18,12 +23,25 @@ struct faithd_xlate {
 	unsigned link_ifindex[XL_MAX_IFACES];	/* links[i]'s interface */
 	int links_nl;		/* netlink: link notifications; -1 */
 	bool full_logged;	/* "more than XL_MAX_IFACES" said once */
+	/* --translate-after syn (xlate_syn.c) */
+	bool syn;
+	uint64_t syn_idle_ms;	/* -i: a connection this quiet is forgotten */
+	uint64_t syn_connect_ms;	/* -t: a SYN unanswered this long too */
+	uint64_t syn_expired;	/* connections forgotten so */
+	struct ring_buffer *events;	/* the program's: connections it ended */
+};
+
+/* faith's pinned maps the program shares (--translate-after syn). */
+struct xlate_faith_maps {
+	int prefixes_fd;
+	const char *pin_dir;	/* for `control` and `relays` */
 };
 
 /* Load the program and attach it at TC ingress (tcx) of every Ethernet
  * interface; 0 or -errno, with the reason in why (the caller logs it: an
  * error, or a warning when it falls back to splice). */
-int xlate_load(struct faithd_xlate **out, char *why, size_t len);
+int xlate_load(struct faithd_xlate **out, const struct xlate_faith_maps *faith, char *why,
+	       size_t len);
 /* After dropping privileges: can workers still update the map and freeze
  * sockets (TCP_REPAIR needs CAP_NET_ADMIN)?  0, or -errno and why. */
 int xlate_check(const struct faithd_xlate *xl, const char *user, char *why, size_t len);
@@ -41,5 +59,21 @@ void xlate_links_changed(struct faithd_xlate *xl);
 void xlate_links_close(struct faithd_xlate *xl);
 /* A worker is gone (its frozen sockets with it): drop its entries. */
 void xlate_sweep(struct faithd_xlate *xl, pid_t pid);
+
+/* xlate_syn.c: start translating SYNs (0, or -errno and why); the rules
+ * again after a reload; forget connections quiet too long (the master,
+ * every few seconds); the counts, in the log. */
+int xlate_syn_start(struct faithd_xlate *xl, const struct faithd_opts *o,
+		    const struct faithd_conf *conf, char *why, size_t len);
+int xlate_syn_rules(struct faithd_xlate *xl, const struct faithd_conf *conf);
+/* Forget the program's connections quiet too long (all: every one, faithd
+ * is stopping); how many are left. */
+unsigned int xlate_syn_sweep(struct faithd_xlate *xl, bool all);
+/* Take no more SYNs (faithd is stopping). */
+void xlate_syn_stop(struct faithd_xlate *xl);
+/* The ring of connections the program ended (-1: none), and logging them. */
+int xlate_syn_events_fd(const struct faithd_xlate *xl);
+void xlate_syn_events(struct faithd_xlate *xl);
+void xlate_syn_summary(const struct faithd_xlate *xl);
 
 #endif /* FAITHD_XLATE_H */

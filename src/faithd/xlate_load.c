@@ -8,6 +8,7 @@
  * The hand-off itself is xlate.c.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +21,39 @@
 #include <bpf/libbpf.h>
 
 #include "faithd_xlate.skel.h"
+#include "faith_relay.h"
+#include "maps.h"
 #include "faithd/log.h"
 #include "faithd/xlate.h"
 #include "faithd/xlate_maps.h"
 
-int xlate_load(struct faithd_xlate **out, char *why, size_t len)
+/* Share faith's own maps (by their pins) instead of the object's empty
+ * ones: 0 or -errno. */
+static int reuse_faith_maps(struct faithd_xlate_bpf *skel, const struct xlate_faith_maps *faith)
+{
+	const char *dir = faith_relay_pin_dir(faith->pin_dir);
+	struct { struct bpf_map *map; const char *pin; } pinned[] = {
+		{ skel->maps.control, FAITH_PIN_CONTROL },
+		{ skel->maps.relays, FAITH_PIN_RELAYS },
+	};
+	char path[PATH_MAX];
+	int err = bpf_map__reuse_fd(skel->maps.prefixes, faith->prefixes_fd);
+
+	for (size_t i = 0; !err && i < sizeof(pinned) / sizeof(pinned[0]); i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, pinned[i].pin);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			return -errno;
+		err = bpf_map__reuse_fd(pinned[i].map, fd);
+		close(fd);
+	}
+	return err;
+}
+
+int xlate_load(struct faithd_xlate **out, const struct xlate_faith_maps *faith, char *why,
+	       size_t len)
 {
 	struct faithd_xlate *xl = calloc(1, sizeof(*xl));
 	int err;
@@ -35,9 +64,12 @@ int xlate_load(struct faithd_xlate **out, char *why, size_t len)
 	}
 	xl->links_nl = -1;
 	libbpf_set_print(NULL);
-	xl->skel = faithd_xlate_bpf__open_and_load();
-	if (!xl->skel) {
+	xl->skel = faithd_xlate_bpf__open();
+	err = !xl->skel ? -errno : faith ? reuse_faith_maps(xl->skel, faith) : 0;
+	if (!err && xl->skel && faithd_xlate_bpf__load(xl->skel))
 		err = -errno;
+	if (err) {
+		faithd_xlate_bpf__destroy(xl->skel);
 		snprintf(why, len, "loading its BPF program failed: %s (it needs CAP_BPF "
 			 "and CAP_NET_ADMIN)", strerror(-err));
 		free(xl);
@@ -138,6 +170,7 @@ void xlate_unload(struct faithd_xlate *xl)
 	if (!xl)
 		return;
 	xlate_links_close(xl);
+	ring_buffer__free(xl->events);
 	faithd_xlate_bpf__destroy(xl->skel);
 	free(xl);
 }

@@ -34,6 +34,9 @@ enum faithd_xl_state {
 	FAITHD_XL_HOLD = 1,
 	/* Every segment is translated and sent on to the other peer. */
 	FAITHD_XL_ACTIVE = 2,
+	/* --translate-after syn: the program opened the IPv4 connection for
+	 * the client's SYN and waits for the server's SYN-ACK (or reset). */
+	FAITHD_XL_SYN = 3,
 };
 
 /* `flags`, written by the program. */
@@ -46,6 +49,12 @@ enum faithd_xl_state {
 #define FAITHD_XL_SEEN		0x10	/* a segment came in: ifindex is set */
 #define FAITHD_XL_FIN_ORDER	0x20	/* ACTIVE: the FIN came at the end of the
 					 * data in order (resets count after it) */
+#define FAITHD_XL_FROM_SYN	0x40	/* opened by the program for a SYN
+					 * (--translate-after syn): no sockets,
+					 * the program ends it, faithd sweeps
+					 * what stays idle */
+#define FAITHD_XL_WSCALE	0x80	/* SYN state: the SYN offered window
+					 * scaling (its shift in win_in_shift) */
 
 struct faithd_xl_flow {
 	/* Written by faithd. */
@@ -59,7 +68,8 @@ struct faithd_xl_flow {
 	__u16 dport;
 	__u8 win_in_shift;	/* the sender's window scale */
 	__u8 win_out_shift;	/* the receiver's, for windows we send it */
-	__u8 pad[2];
+	__u8 syn_wscale;	/* SYN state: the client SYN's window scale */
+	__u8 pad;
 	__u32 out_ifindex;	/* sent out of this interface */
 	__u32 seq_delta;	/* added to the sequence number */
 	__u32 ack_delta;	/* added to the ACK number and SACK edges */
@@ -89,9 +99,78 @@ struct faithd_xl_flow {
 	__u32 tsval_ack;	/* ...and ACK, which faithd checks against the
 				 * frozen socket: a blind forger's TSval
 				 * would poison the clocks */
-	__u64 tsval_ns;		/* ...and when (CLOCK_MONOTONIC) */
+	__u64 tsval_ns;		/* ...and when (CLOCK_MONOTONIC); FROM_SYN:
+				 * when the SYN came */
 	__u64 bytes;		/* ACTIVE: new payload bytes sent on (not again) */
 	__u64 last_ns;		/* ACTIVE: the last segment */
 };
+
+/*
+ * --translate-after syn: what the program needs to open a connection for
+ * faithd without asking it, filled by faithd.  Whatever the program cannot
+ * decide the way faithd would (a rule that denies, a destination that is
+ * not global, a prefix other than /96, no route) goes on to faithd's
+ * sockets, which relay or refuse it as without this.
+ */
+#define FAITHD_XL_MAX_RULES	64
+
+/* A faithd.conf rule, masks ready (network order). */
+struct faithd_xl_rule {
+	__u32 src[4];
+	__u32 src_mask[4];
+	__u32 dst;
+	__u32 dst_mask;
+	__u32 bind;		/* 0: the route's source address */
+	__u8 permit;
+	__u8 explicit_dst;	/* names its destinations (dst_len > 0) */
+	__u8 pad[2];
+};
+
+/* `xl_classes` (IPv4 LPM trie): special-purpose destinations. */
+struct faithd_xl_v4key {
+	__u32 prefixlen;
+	__u32 addr;
+};
+
+enum faithd_xl_class {
+	FAITHD_XL_SPECIAL = 1,	/* not global: under 64:ff9b::/96, only by name */
+	FAITHD_XL_FORBIDDEN = 2,	/* never relayed */
+};
+
+/* `xl_syn_stats`, per CPU: what became of the SYNs the program saw. */
+struct faithd_xl_syn_stats {
+	__u64 opened;		/* IPv4 connection opened for it */
+	__u64 established;	/* ...and the server's SYN-ACK sent on */
+	__u64 refused;		/* ...the server's reset sent on */
+	__u64 closed;		/* both FINs acknowledged: entries gone */
+	__u64 reset;		/* a reset sent on: entries gone */
+	__u64 to_faithd;	/* left to faithd's sockets (policy, no route) */
+	__u64 no_port;		/* ...because no port was free */
+};
+
+/* `xl_events` (ring buffer): a connection opened for a SYN has ended,
+ * for faithd's log. */
+enum faithd_xl_end {
+	FAITHD_XL_END_CLOSED = 0,	/* both FINs acknowledged */
+	FAITHD_XL_END_RESET_CLIENT = 1,
+	FAITHD_XL_END_RESET_SERVER = 2,
+	FAITHD_XL_END_REFUSED = 3,	/* the server reset the SYN */
+};
+
+struct faithd_xl_event {
+	__u32 client[4];	/* the client's address and port */
+	__u32 faith[4];		/* the address it connected to, and the port */
+	__u16 cport;		/* network order */
+	__u16 dport;
+	__u32 dst4;		/* the server's IPv4 address */
+	__u32 how;		/* enum faithd_xl_end */
+	__u32 pad;
+	__u64 to_server;	/* payload bytes each way */
+	__u64 to_client;
+	__u64 start_ns;		/* the SYN, and the end (CLOCK_MONOTONIC) */
+	__u64 end_ns;
+};
+
+#define FAITHD_XL_EVENTS_SIZE	(256 * 1024)
 
 #endif /* FAITHD_XLATE_MAPS_H */

@@ -58,8 +58,13 @@ check "50 MB each way through faithd, byte-exact" \
 check "50 MB log line: 52428800+ bytes each way" \
 	wait_for "$FAITHD_LOG" "-> 192\.0\.2\.2:7001: closed; 5242882[0-9] bytes to server, 5242880[0-9] to client"
 # Translate (the default, --datapath auto) hands it off; splice and sockmap do not.
+# With --translate-after syn the program carries it from the SYN: the
+# master logs it (from the program's ring), no worker saw it.
 case " ${FAITHD_ARGS:-} " in
 *" --datapath splice "*|*" --datapath sockmap "*) ;;
+*" --translate-after syn "*)
+	check "... carried by the program from the SYN: logged by the master, not a worker" \
+		grep -qE "^faithd\[$FAITHD_PID\]: .*-> 192\.0\.2\.2:7001: closed; 5242882" "$FAITHD_LOG" ;;
 *)
 	check "... handed to the translating program on the way" \
 		grep -qE "debug: fd [0-9]+: handed off after [0-9]+ \+ [0-9]+ bytes" "$FAITHD_LOG" ;;

@@ -224,6 +224,9 @@ server_up() {
 		echo "not ok - $(basename "$0"): cannot build the server namespace"
 		exit 1
 	}
+	# ROUTER_FORWARDS_V4=1: a router that forwards IPv4 too (faithd
+	# --translate-after syn asks the FIB for the way to the server).
+	if [ -n "${ROUTER_FORWARDS_V4:-}" ]; then R sysctl -qw net.ipv4.conf.all.forwarding=1; fi
 }
 
 # wait_for FILE REGEX [TENTHS]: until a line of FILE matches (default 5 s).

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * faithd_xlate.bpf.c, continued: --translate-after syn.  The client's SYN
+ * itself is translated: the program opens the IPv4 connection (a stateful
+ * NAT64 for faithd), so that a connection never crosses the router's TCP
+ * stack, not even to start.  faithd decides nothing per connection; it
+ * fills the maps below from its configuration, and the program takes only
+ * what faithd would relay the same way:
+ *
+ *   the gate, the prefix    keepfaith on; the destination in a faith prefix
+ *                           of length 96 (its low 32 bits: the IPv4 address)
+ *   the rules               faithd.conf's, first match: a permit
+ *   the destination         global, or named by the rule (RFC 6052 3.1)
+ *   the port                one faithd serves (no other relay's)
+ *   the way out             a route to the server, with a source address
+ *                           (or the rule's BINDADDR), and a free port
+ *
+ * Anything else goes on to faith's classifier and faithd's sockets, which
+ * relay or refuse it as they would without this.  The source port is the
+ * client's where that is free (as a host's own would be), else one of
+ * faithd's range.  Once the server's SYN-ACK comes, both entries turn
+ * ACTIVE with no deltas and the main program carries the connection; it
+ * forgets them at the reset, or once both FINs are acknowledged.  faithd
+ * sweeps what stays idle.
+ */
+#ifndef FAITHD_XLATE_SYN_H
+#define FAITHD_XLATE_SYN_H
+
+#include "../src/maps.h"
+
+/* faith's own maps (faithd passes faith-loader's pinned ones). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, FAITH_MAX_PREFIXES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct faith_prefix_key);
+	__type(value, struct faith_prefix_value);
+} prefixes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct faith_control);
+} control SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, FAITH_MAX_RELAYS);
+	__type(key, __u32);
+	__type(value, __u64);
+} relays SEC(".maps");
+
+/* Ports faithd registered (0: 'all'). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} xl_ports SEC(".maps");
+
+/* Two sets of rules: faithd writes the one not in use, then switches. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * FAITHD_XL_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct faithd_xl_rule);
+} xl_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct faithd_xl_v4key);
+	__type(value, __u8);
+} xl_classes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct faithd_xl_syn_stats);
+} xl_syn_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FAITHD_XL_EVENTS_SIZE);
+} xl_events SEC(".maps");
+
+/* The two entries being built: too large for the stack. */
+struct syn_scratch {
+	struct faithd_xl_flow c;	/* the client's direction */
+	struct faithd_xl_flow s;	/* the server's */
+	struct faithd_xl_key skey;
+	struct tcp_copy t;		/* the SYN's TCP header */
+	struct bpf_fib_lookup fib;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct syn_scratch);
+} xl_scratch SEC(".maps");
+
+/* Set by faithd. */
+__u32 syn_on;			/* 1: translate SYNs */
+__u32 syn_no_conf;		/* 1: no faithd.conf: every source may relay */
+__u32 syn_half;			/* the set of rules in use: 0 or 1 */
+__u32 syn_nrules[2];		/* rules in each set */
+__u32 syn_port_lo, syn_port_hi;	/* ports to pick from when the client's is taken */
+
+#define SYN_PORT_TRIES	8
+
+static __always_inline struct faithd_xl_syn_stats *syn_stats(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&xl_syn_stats, &zero);
+}
+
+struct rule_walk {
+	const __u32 *src;
+	__u32 dst;
+	__u32 base;
+	__u32 n;
+	struct faithd_xl_rule *hit;
+};
+
+static long rule_step(__u32 i, struct rule_walk *w)
+{
+	__u32 k = w->base + i;
+	struct faithd_xl_rule *r;
+
+	if (i >= w->n)
+		return 1;
+	r = bpf_map_lookup_elem(&xl_rules, &k);
+	if (!r)
+		return 1;
+	if ((w->src[0] & r->src_mask[0]) != r->src[0] ||
+	    (w->src[1] & r->src_mask[1]) != r->src[1] ||
+	    (w->src[2] & r->src_mask[2]) != r->src[2] ||
+	    (w->src[3] & r->src_mask[3]) != r->src[3] || (w->dst & r->dst_mask) != r->dst)
+		return 0;
+	w->hit = r;
+	return 1;
+}
+
+/*
+ * Would faithd relay the client src to daddr (policy.c, in the same
+ * order), and from which source address (*bind, 0: the route's)?  0 when
+ * faithd is to decide.
+ */
+static __noinline int syn_permitted(const __u32 *src, const __u32 *daddr, __u32 *bind)
+{
+	struct faith_prefix_key pk = { .prefixlen = 128 };
+	struct faithd_xl_v4key ck = { .prefixlen = 32, .addr = daddr[3] };
+	struct rule_walk w = { .src = src, .dst = daddr[3] };
+	struct faith_prefix_value *pv;
+	struct faith_control *ctl;
+	__u32 zero = 0, half;
+	__u8 *cls;
+	int special;
+
+	if (!src[0] && !src[1] && src[2] == bpf_htonl(0xffff))
+		return 0;	/* IPv4-mapped: faithd refuses it */
+	ctl = bpf_map_lookup_elem(&control, &zero);
+	if (!ctl || !ctl->keepfaith)
+		return 0;
+	__builtin_memcpy(pk.addr, daddr, 16);
+	pv = bpf_map_lookup_elem(&prefixes, &pk);
+	if (!pv || pv->prefixlen != 96)
+		return 0;
+	cls = bpf_map_lookup_elem(&xl_classes, &ck);
+	if (cls && *cls == FAITHD_XL_FORBIDDEN)
+		return 0;
+	special = cls && *cls == FAITHD_XL_SPECIAL && daddr[0] == bpf_htonl(0x0064ff9b) &&
+		  !daddr[1] && !daddr[2];
+	*bind = 0;
+	if (syn_no_conf)
+		return !special;
+	half = syn_half & 1;
+	w.base = half * FAITHD_XL_MAX_RULES;
+	w.n = syn_nrules[half];
+	bpf_loop(FAITHD_XL_MAX_RULES, rule_step, &w, 0);
+	if (!w.hit || !w.hit->permit || (special && !w.hit->explicit_dst))
+		return 0;
+	*bind = w.hit->bind;
+	return 1;
+}
+
+/* Is the port one faithd serves, not another relay's? */
+static __always_inline int syn_served(__u16 dport)
+{
+	__u32 port = bpf_ntohs(dport), all = FAITH_RELAY_ALL_PORTS;
+	struct bpf_sock *sk;
+	__u8 *mine;
+
+	mine = bpf_map_lookup_elem(&xl_ports, &port);
+	if (mine && *mine)
+		return 1;
+	sk = bpf_map_lookup_elem(&relays, &port);
+	if (sk) {
+		bpf_sk_release(sk);
+		return 0;
+	}
+	mine = bpf_map_lookup_elem(&xl_ports, &all);
+	return mine && *mine;
+}
+
+/* Does a socket of the router own this IPv4 4-tuple (as a segment from
+ * the server would find it: established, or a listener)? */
+static __always_inline int port_in_use(struct __sk_buff *skb, __u32 src4, __u32 dst4,
+				       __u16 nport, __u16 dport)
+{
+	struct bpf_sock_tuple t = {
+		.ipv4 = { .saddr = dst4, .daddr = src4, .sport = dport, .dport = nport },
+	};
+	struct bpf_sock *sk = bpf_skc_lookup_tcp(skb, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+
+	if (!sk)
+		return 0;
+	bpf_sk_release(sk);
+	return 1;
+}
+
+/*
+ * Claim a port for the server's entry (sc->s, its key sc->skey but for the
+ * port): the client's if free, else one of faithd's range.  The entry
+ * inserted only where none is (BPF_NOEXIST) is the claim.  The port, or 0.
+ */
+static __always_inline __u16 syn_claim(struct __sk_buff *skb, struct syn_scratch *sc,
+				       __u16 cport)
+{
+	__u32 src4 = sc->skey.daddr[3], dst4 = sc->skey.saddr[3];
+	__u32 lo = syn_port_lo, span = syn_port_hi - syn_port_lo + 1;
+	__u32 start = bpf_get_prandom_u32();
+	__u16 port = cport;
+
+	for (int i = 0; i < SYN_PORT_TRIES; i++) {
+		if (i)
+			port = bpf_htons(lo + (start + i) % span);
+		if (!port || port_in_use(skb, src4, dst4, port, sc->skey.sport))
+			continue;
+		sc->skey.dport = port;
+		if (!bpf_map_update_elem(&flows, &sc->skey, &sc->s, BPF_NOEXIST))
+			return port;
+	}
+	return 0;
+}
+
+/* A SYN's window scale option (t: its TCP header, hlen bytes): its
+ * shift, at most 14 (RFC 7323), or -1. */
+static __always_inline int syn_wscale(struct tcp_copy *t, __u32 hlen)
+{
+	struct tcp_opts o = {};
+	__u32 ws;
+
+	find_opts(t, hlen, &o);
+	if (!o.ws)
+		return -1;
+	ws = *byte_at(t, o.ws + 2);
+	return ws > 14 ? 14 : ws;
+}
+
+/*
+ * A client's SYN with no entry: open the connection if faithd would.  0:
+ * the entries are in `flows` (the caller translates the SYN through
+ * them), else the verdict.
+ */
+static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key *key,
+			       __u32 l4, __u32 hlen)
+{
+	struct faithd_xl_syn_stats *st = syn_stats();
+	struct bpf_fib_lookup *p;
+	struct syn_scratch *sc;
+	struct tcphdr *th;
+	__u32 zero = 0, bind, src4;
+	__u16 nport;
+	int ws;
+	long rc;
+
+	sc = bpf_map_lookup_elem(&xl_scratch, &zero);
+	if (!sc || hlen < sizeof(struct tcphdr) || hlen > TCP_HDR_MAX ||
+	    bpf_skb_load_bytes(skb, l4, sc->t.w, hlen))
+		return TCX_NEXT;
+	th = (struct tcphdr *)sc->t.w;
+	if (!syn_served(key->dport) || !syn_permitted(key->saddr, key->daddr, &bind))
+		goto to_faithd;
+	p = &sc->fib;
+	__builtin_memset(p, 0, sizeof(*p));
+	p->family = AF_INET;
+	p->l4_protocol = IPPROTO_TCP;
+	p->ifindex = skb->ingress_ifindex;
+	p->ipv4_dst = key->daddr[3];
+	p->ipv4_src = bind;
+	rc = bpf_fib_lookup(skb, p, sizeof(*p), bind ? 0 : BPF_FIB_LOOKUP_SRC);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		goto to_faithd;
+	src4 = bind ? bind : p->ipv4_src;
+	if (!src4)
+		goto to_faithd;
+	ws = syn_wscale(&sc->t, hlen);
+
+	/* The server's segments: dst4:dport -> src4:(port), to the client. */
+	__builtin_memset(&sc->skey, 0, sizeof(sc->skey));
+	sc->skey.saddr[2] = sc->skey.daddr[2] = bpf_htonl(0xffff);
+	sc->skey.saddr[3] = key->daddr[3];
+	sc->skey.daddr[3] = src4;
+	sc->skey.sport = key->dport;
+	__builtin_memset(&sc->s, 0, sizeof(sc->s));
+	sc->s.peer = *key;
+	sc->s.state = FAITHD_XL_SYN;
+	__builtin_memcpy(sc->s.saddr, key->daddr, 16);
+	__builtin_memcpy(sc->s.daddr, key->saddr, 16);
+	sc->s.sport = key->dport;
+	sc->s.dport = key->sport;
+	sc->s.out_ifindex = skb->ingress_ifindex;
+	sc->s.flags = FAITHD_XL_FROM_SYN;
+	sc->s.last_ns = bpf_ktime_get_ns();
+	nport = syn_claim(skb, sc, key->sport);
+	if (!nport) {
+		if (st)
+			st->no_port++;
+		goto to_faithd;
+	}
+
+	/* The client's: to the server, from src4:nport. */
+	__builtin_memset(&sc->c, 0, sizeof(sc->c));
+	sc->c.peer = sc->skey;
+	sc->c.state = FAITHD_XL_SYN;
+	sc->c.out_v4 = 1;
+	__builtin_memcpy(sc->c.saddr, sc->skey.daddr, 16);
+	__builtin_memcpy(sc->c.daddr, sc->skey.saddr, 16);
+	sc->c.sport = nport;
+	sc->c.dport = key->dport;
+	sc->c.out_ifindex = p->ifindex;
+	sc->c.seq_end = sc->c.nxt = bpf_ntohl(th->seq) + 1;
+	/* Until the SYN-ACK: the SYN's window, unscaled. */
+	sc->c.wnd_end = bpf_ntohs(th->window);
+	sc->c.flags = FAITHD_XL_FROM_SYN | (ws >= 0 ? FAITHD_XL_WSCALE : 0);
+	sc->c.syn_wscale = ws >= 0 ? ws : 0;
+	sc->c.last_ns = sc->c.tsval_ns = sc->s.last_ns;
+	if (bpf_map_update_elem(&flows, key, &sc->c, BPF_NOEXIST)) {
+		/* The same SYN again, on another CPU: it goes on there. */
+		bpf_map_delete_elem(&flows, &sc->skey);
+		return TC_ACT_SHOT;
+	}
+	if (st)
+		st->opened++;
+	return 0;
+to_faithd:
+	if (st)
+		st->to_faithd++;
+	return TCX_NEXT;
+}
+
+/*
+ * Tell faithd how the connection of f and p ended, for its log.  faithd
+ * reads the ring a few times a second: it is woken only once a good part
+ * of it is full, not for every connection.
+ */
+static __always_inline void syn_report(const struct faithd_xl_flow *f,
+				       const struct faithd_xl_flow *p, __u32 how)
+{
+	const struct faithd_xl_flow *c = f->out_v4 ? f : p, *s = f->out_v4 ? p : f;
+	struct faithd_xl_event *e = bpf_ringbuf_reserve(&xl_events, sizeof(*e), 0);
+	__u64 wake = BPF_RB_NO_WAKEUP;
+
+	if (!e)
+		return;		/* faithd is behind: the connection goes unlogged */
+	__builtin_memcpy(e->client, s->daddr, 16);
+	__builtin_memcpy(e->faith, s->saddr, 16);
+	e->cport = s->dport;
+	e->dport = s->sport;
+	e->dst4 = c->daddr[3];
+	e->how = how;
+	e->pad = 0;
+	e->to_server = c->bytes;
+	e->to_client = s->bytes;
+	e->start_ns = c->tsval_ns;
+	e->end_ns = bpf_ktime_get_ns();
+	if (bpf_ringbuf_query(&xl_events, BPF_RB_AVAIL_DATA) > FAITHD_XL_EVENTS_SIZE / 4)
+		wake = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, wake);
+}
+
+/* Forget both entries of a connection opened for a SYN (f, key: one of
+ * them; p: the other), saying how it ended. */
+static __always_inline void syn_forget(const struct faithd_xl_key *key, struct faithd_xl_flow *f,
+				       const struct faithd_xl_flow *p, __u32 how)
+{
+	syn_report(f, p, how);
+	bpf_map_delete_elem(&flows, &f->peer);
+	bpf_map_delete_elem(&flows, key);
+}
+
+/*
+ * A segment of a connection in SYN state (f: its direction's entry).  The
+ * client's SYN again (perhaps with a new sequence number) or reset; the
+ * server's SYN-ACK or reset acknowledging the client's SYN: both entries
+ * turn ACTIVE, with the windows, scales and sequence numbers the main
+ * program's bookkeeping starts from.  0: translate it; else the verdict.
+ */
+static __noinline int syn_step(const struct faithd_xl_key *key, struct faithd_xl_flow *f,
+			       struct tcp_copy *t, __u32 hlen)
+{
+	struct faithd_xl_syn_stats *st = syn_stats();
+	const struct tcphdr *th = (const struct tcphdr *)t->w;
+	__u32 seq = bpf_ntohl(th->seq), ack = bpf_ntohl(th->ack_seq);
+	__u32 window = bpf_ntohs(th->window);
+	int syn = th->syn, rst = th->rst, has_ack = th->ack, ws;
+	struct faithd_xl_flow *c;
+
+	c = bpf_map_lookup_elem(&flows, &f->peer);
+	if (!c)
+		return TC_ACT_SHOT;
+	if (f->out_v4) {	/* the client's */
+		if (rst) {
+			syn_forget(key, f, c, FAITHD_XL_END_RESET_CLIENT);
+			return 0;
+		}
+		if (!syn || has_ack)
+			return TC_ACT_SHOT;
+		f->seq_end = f->nxt = seq + 1;
+		return 0;
+	}
+	if (!has_ack || ack != c->nxt || c->state != FAITHD_XL_SYN)
+		return TC_ACT_SHOT;
+	if (rst) {
+		syn_forget(key, f, c, FAITHD_XL_END_REFUSED);
+		if (st)
+			st->refused++;
+		return 0;
+	}
+	if (!syn)
+		return TC_ACT_SHOT;
+	/* Window scaling only if both offered it (RFC 7323). */
+	ws = syn_wscale(t, hlen);
+	if ((c->flags & FAITHD_XL_WSCALE) && ws >= 0) {
+		c->win_in_shift = c->win_out_shift = c->syn_wscale;
+		f->win_in_shift = f->win_out_shift = ws;
+	}
+	f->seq_end = f->nxt = seq + 1;
+	f->ack_last = ack;
+	f->wnd_end = ack + window;		/* a SYN's window is not scaled */
+	c->wnd_end = seq + 1 + c->wnd_end;
+	c->ack_last = seq;			/* nothing of the server's ACKed yet */
+	f->last_ns = c->last_ns = bpf_ktime_get_ns();
+	c->state = FAITHD_XL_ACTIVE;
+	f->state = FAITHD_XL_ACTIVE;
+	if (st)
+		st->established++;
+	return 0;
+}
+
+/*
+ * ACTIVE, opened for a SYN: is the connection over?  A reset that counted
+ * (note_end), or both FINs acknowledged: the program forgets it (a last
+ * ACK lost: the FIN sent again finds the router's stack, which resets).
+ */
+static __noinline int syn_maybe_end(const struct faithd_xl_key *key, struct faithd_xl_flow *f,
+				    const struct faithd_xl_flow *p)
+{
+	struct faithd_xl_syn_stats *st;
+
+	if (f->flags & FAITHD_XL_SEEN_RST) {
+		syn_forget(key, f, p, f->out_v4 ? FAITHD_XL_END_RESET_CLIENT :
+						  FAITHD_XL_END_RESET_SERVER);
+		st = syn_stats();
+		if (st)
+			st->reset++;
+		return 1;
+	}
+	if (!(f->flags & p->flags & FAITHD_XL_SEEN_FIN) || xl_after(f->fin_end, p->ack_last) ||
+	    xl_after(p->fin_end, f->ack_last))
+		return 0;
+	syn_forget(key, f, p, FAITHD_XL_END_CLOSED);
+	st = syn_stats();
+	if (st)
+		st->closed++;
+	return 1;
+}
+
+#endif /* FAITHD_XLATE_SYN_H */

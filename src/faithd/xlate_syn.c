@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * faithd --translate-after syn, the master's part: tell the program of
+ * bpf/faithd_xlate_syn.h what faithd would relay (its services, its
+ * rules, the destinations that are not global), which ports it may pick,
+ * and sweep the connections it opened that went quiet.  The program ends
+ * the others itself.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "faithd_xlate.skel.h"
+#include "faithd/addrmap.h"
+#include "faithd/conf.h"
+#include "faithd/faithd.h"
+#include "faithd/log.h"
+#include "faithd/policy.h"
+#include "faithd/xlate.h"
+#include "faithd/xlate_maps.h"
+
+#define SWEEP_BATCH	1024
+
+static uint32_t mask32(unsigned int len)
+{
+	return len ? htonl(~(uint32_t)0 << (32 - len)) : 0;
+}
+
+static void rule_to_map(const struct faithd_rule *r, struct faithd_xl_rule *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned int i = 0; i < 4; i++) {
+		int bits = (int)r->src_len - 32 * (int)i;
+
+		out->src_mask[i] = mask32(bits <= 0 ? 0 : bits >= 32 ? 32 : (unsigned int)bits);
+	}
+	memcpy(out->src, &r->src, 16);
+	out->dst = r->dst.s_addr;
+	out->dst_mask = mask32(r->dst_len);
+	out->bind = r->has_bind ? r->bind.s_addr : 0;
+	out->permit = r->permit;
+	out->explicit_dst = faithd_rule_explicit(r);
+}
+
+int xlate_syn_rules(struct faithd_xlate *xl, const struct faithd_conf *conf)
+{
+	struct faithd_xlate_bpf__bss *bss;
+	int fd;
+	__u32 half;
+
+	if (!xl || !xl->syn)
+		return 0;
+	bss = xl->skel->bss;
+	if (conf && conf->n > FAITHD_XL_MAX_RULES) {
+		log_warn("--translate-after syn: %s has %zu rules, the program takes %d: "
+			 "faithd's sockets take every connection", conf->path, conf->n,
+			 FAITHD_XL_MAX_RULES);
+		bss->syn_on = 0;
+		return -E2BIG;
+	}
+	fd = bpf_map__fd(xl->skel->maps.xl_rules);
+	half = !bss->syn_half;
+	for (size_t i = 0; conf && i < conf->n; i++) {
+		struct faithd_xl_rule r;
+		__u32 key = half * FAITHD_XL_MAX_RULES + (__u32)i;
+
+		rule_to_map(&conf->rules[i], &r);
+		if (bpf_map_update_elem(fd, &key, &r, BPF_ANY))
+			return -errno;
+	}
+	bss->syn_nrules[half] = conf ? (__u32)conf->n : 0;
+	bss->syn_no_conf = !conf;
+	__atomic_store_n(&bss->syn_half, half, __ATOMIC_RELEASE);
+	bss->syn_on = 1;
+	return 0;
+}
+
+static int fill_classes(struct faithd_xlate *xl)
+{
+	int fd = bpf_map__fd(xl->skel->maps.xl_classes);
+	enum faithd_dst_class cls;
+	struct in_addr net;
+	unsigned int len;
+
+	for (size_t i = 0; faithd_dst_range_at(i, &net, &len, &cls); i++) {
+		struct faithd_xl_v4key key = { .prefixlen = len, .addr = net.s_addr };
+		__u8 val = cls == FAITHD_DST_FORBIDDEN ? FAITHD_XL_FORBIDDEN :
+			   cls == FAITHD_DST_SPECIAL ? FAITHD_XL_SPECIAL : 0;
+
+		if (bpf_map_update_elem(fd, &key, &val, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * The ports to pick from when a client's own is taken: outside the range
+ * the router's own connections take theirs from (ip_local_port_range),
+ * the larger side of it.
+ */
+static void pick_port_range(struct faithd_xlate *xl)
+{
+	unsigned int lo = 32768, hi = 60999;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+	if (f) {
+		if (fscanf(f, "%u %u", &lo, &hi) != 2 || lo > hi || hi > 65535)
+			lo = 32768, hi = 60999;
+		fclose(f);
+	}
+	if (65535 - hi >= lo - (lo > 1024 ? 1024 : lo)) {
+		xl->skel->bss->syn_port_lo = hi + 1;
+		xl->skel->bss->syn_port_hi = 65535;
+	} else {
+		xl->skel->bss->syn_port_lo = 1024;
+		xl->skel->bss->syn_port_hi = lo - 1;
+	}
+	if (xl->skel->bss->syn_port_lo > xl->skel->bss->syn_port_hi)
+		xl->skel->bss->syn_port_lo = xl->skel->bss->syn_port_hi = 0;
+}
+
+/*
+ * A log line as faithd's workers write for the connections they relay:
+ * client (c: the client's entry, s: the server's; both in the flows'
+ * terms), destinations, how it ended, bytes each way, how long.
+ */
+static void log_end(const struct faithd_xl_flow *c, const struct faithd_xl_flow *s,
+		    const char *how, uint64_t start_ns, uint64_t end_ns)
+{
+	struct sockaddr_in6 src = { .sin6_family = AF_INET6, .sin6_port = s->dport };
+	struct sockaddr_in6 dst6 = { .sin6_family = AF_INET6, .sin6_port = s->sport };
+	struct sockaddr_in dst4 = { .sin_family = AF_INET, .sin_port = c->dport };
+	char a[64], b[64], d[32];
+	uint64_t ms = (end_ns - start_ns) / 1000000;
+
+	memcpy(&src.sin6_addr, s->daddr, 16);
+	memcpy(&dst6.sin6_addr, s->saddr, 16);
+	dst4.sin_addr.s_addr = c->daddr[3];
+	sockaddr6_format(&src, a, sizeof(a));
+	sockaddr6_format(&dst6, b, sizeof(b));
+	sockaddr4_format(&dst4, d, sizeof(d));
+	log_info("%s -> %s -> %s: %s; %llu bytes to server, %llu to client, %llu.%03llu s",
+		 a, b, d, how, (unsigned long long)c->bytes, (unsigned long long)s->bytes,
+		 (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000));
+}
+
+static const char *end_name(__u32 how)
+{
+	switch (how) {
+	case FAITHD_XL_END_CLOSED:
+		return "closed";
+	case FAITHD_XL_END_RESET_CLIENT:
+		return "reset by client";
+	case FAITHD_XL_END_RESET_SERVER:
+		return "reset by server";
+	default:
+		return "upstream connect failed: Connection refused";
+	}
+}
+
+/* An event of the program's ring: a connection it ended. */
+static int on_event(void *ctx, void *data, size_t len)
+{
+	const struct faithd_xl_event *e = data;
+	struct faithd_xl_flow c = { 0 }, s = { 0 };
+
+	(void)ctx;
+	if (len < sizeof(*e))
+		return 0;
+	memcpy(s.daddr, e->client, 16);
+	memcpy(s.saddr, e->faith, 16);
+	s.dport = e->cport;
+	s.sport = e->dport;
+	s.bytes = e->to_client;
+	c.dport = e->dport;
+	c.daddr[3] = e->dst4;
+	c.bytes = e->to_server;
+	log_end(&c, &s, end_name(e->how), e->start_ns, e->end_ns);
+	return 0;
+}
+
+int xlate_syn_events_fd(const struct faithd_xlate *xl)
+{
+	return xl && xl->events ? ring_buffer__epoll_fd(xl->events) : -1;
+}
+
+void xlate_syn_events(struct faithd_xlate *xl)
+{
+	if (xl && xl->events)
+		ring_buffer__consume(xl->events);
+}
+
+int xlate_syn_start(struct faithd_xlate *xl, const struct faithd_opts *o,
+		    const struct faithd_conf *conf, char *why, size_t len)
+{
+	int ports = bpf_map__fd(xl->skel->maps.xl_ports), err;
+	__u8 one = 1;
+
+	for (unsigned int i = 0; i < o->nservices; i++) {
+		__u32 port = o->services[i].port;
+
+		if (bpf_map_update_elem(ports, &port, &one, BPF_ANY))
+			goto fail;
+	}
+	if (fill_classes(xl))
+		goto fail;
+	pick_port_range(xl);
+	xl->syn = true;
+	xl->syn_idle_ms = (uint64_t)o->idle_timeout_s * 1000;
+	xl->syn_connect_ms = o->connect_timeout_ms;
+	err = xlate_syn_rules(xl, conf);
+	if (err && err != -E2BIG) {
+		errno = -err;
+		goto fail;
+	}
+	xl->events = ring_buffer__new(bpf_map__fd(xl->skel->maps.xl_events), on_event, NULL, NULL);
+	if (!xl->events)
+		goto fail;
+	log_info("translate: from the SYN, for what faithd would relay; ports %u-%u when "
+		 "a client's is taken", xl->skel->bss->syn_port_lo, xl->skel->bss->syn_port_hi);
+	return 0;
+fail:
+	snprintf(why, len, "filling its maps: %s", strerror(errno));
+	return -errno;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Has the connection of f (the client's entry) been quiet too long?  Its
+ * other entry into p. */
+static bool expired(const struct faithd_xlate *xl, int fd, const struct faithd_xl_flow *f,
+		    struct faithd_xl_flow *p, uint64_t now)
+{
+	uint64_t last = f->last_ns, limit;
+
+	limit = f->state == FAITHD_XL_SYN ? xl->syn_connect_ms : xl->syn_idle_ms;
+	if (!limit || now - last < limit * 1000000ull)
+		return false;
+	if (bpf_map_lookup_elem(fd, &f->peer, p))
+		memset(p, 0, sizeof(*p));
+	if (p->last_ns > last)
+		last = p->last_ns;
+	return now - last >= limit * 1000000ull;
+}
+
+unsigned int xlate_syn_sweep(struct faithd_xlate *xl, bool all)
+{
+	static struct faithd_xl_key keys[SWEEP_BATCH], gone[SWEEP_BATCH];
+	static struct faithd_xl_flow vals[SWEEP_BATCH];
+	__u32 batch = 0, count;
+	unsigned int ngone = 0, total = 0, left = 0;
+	uint64_t now = mono_ns();
+	bool first = true, more = true;
+	int fd, err;
+
+	if (!xl || !xl->syn)
+		return 0;
+	fd = xl->flows_fd;
+	while (more) {
+		count = SWEEP_BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
+					   NULL);
+		more = !err;
+		if (err && errno != ENOENT)
+			break;
+		first = false;
+		ngone = 0;
+		for (__u32 i = 0; i < count; i++) {
+			const struct faithd_xl_flow *f = &vals[i];
+			struct faithd_xl_flow p;
+
+			if (!(f->flags & FAITHD_XL_FROM_SYN) || !f->out_v4)
+				continue;
+			if (!expired(xl, fd, f, &p, now)) {
+				if (!all) {
+					left++;
+					continue;
+				}
+				if (bpf_map_lookup_elem(fd, &f->peer, &p))
+					memset(&p, 0, sizeof(p));
+			}
+			gone[ngone++] = keys[i];
+			bpf_map_delete_elem(fd, &f->peer);
+			/* Forgotten, not reset: a segment that comes later finds
+			 * the router's stack, which resets it. */
+			log_end(f, &p, all ? "shutting down" : f->state == FAITHD_XL_SYN ?
+				"upstream connect timed out" : "idle timeout", f->tsval_ns, now);
+		}
+		for (unsigned int i = 0; i < ngone; i++)
+			bpf_map_delete_elem(fd, &gone[i]);
+		total += ngone;
+	}
+	xl->syn_expired += total;
+	return left;
+}
+
+void xlate_syn_stop(struct faithd_xlate *xl)
+{
+	if (xl && xl->syn)
+		xl->skel->bss->syn_on = 0;
+}
+
+void xlate_syn_summary(const struct faithd_xlate *xl)
+{
+	struct faithd_xl_syn_stats sum = { 0 }, *per;
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 zero = 0;
+
+	if (!xl || !xl->syn || ncpu <= 0)
+		return;
+	per = calloc((size_t)ncpu, sizeof(*per));
+	if (!per)
+		return;
+	if (!bpf_map_lookup_elem(bpf_map__fd(xl->skel->maps.xl_syn_stats), &zero, per)) {
+		for (int i = 0; i < ncpu; i++) {
+			sum.opened += per[i].opened;
+			sum.established += per[i].established;
+			sum.refused += per[i].refused;
+			sum.closed += per[i].closed;
+			sum.reset += per[i].reset;
+			sum.to_faithd += per[i].to_faithd;
+			sum.no_port += per[i].no_port;
+		}
+	}
+	free(per);
+	log_info("translated from the SYN: %llu opened, %llu established, %llu refused by the "
+		 "server, %llu closed, %llu reset, %llu idle; %llu left to the sockets (%llu for "
+		 "want of a port)", (unsigned long long)sum.opened,
+		 (unsigned long long)sum.established, (unsigned long long)sum.refused,
+		 (unsigned long long)sum.closed, (unsigned long long)sum.reset,
+		 (unsigned long long)xl->syn_expired, (unsigned long long)sum.to_faithd,
+		 (unsigned long long)sum.no_port);
+}
