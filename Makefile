@@ -21,7 +21,8 @@ LOADER_SRCS := src/loader.c src/objects.c src/iface.c src/netlink.c \
                src/pindex_start.c
 RELAY_SRCS  := src/relay.c
 # faithd's pure-userspace parts: address mapping, faithd.conf, timer heap.
-FAITHD_LIB_SRCS := src/faithd/addrmap.c src/faithd/conf.c src/faithd/polls.c
+FAITHD_LIB_SRCS := src/faithd/addrmap.c src/faithd/conf.c src/faithd/polls.c \
+                   src/faithd/portrange.c
 FAITHD_LIB_OBJS := $(FAITHD_LIB_SRCS:src/faithd/%.c=$(BUILD)/faithd/%.o)
 # The daemon: command line, master, workers, connections, policy, limits, log.
 FAITHD_SRCS := src/faithd/main.c src/faithd/master.c src/faithd/worker.c \
@@ -29,7 +30,7 @@ FAITHD_SRCS := src/faithd/main.c src/faithd/master.c src/faithd/worker.c \
                src/faithd/log.c src/faithd/sockmap.c \
                src/faithd/sockmap_load.c src/faithd/xlate.c \
                src/faithd/xlate_load.c src/faithd/xlate_links.c \
-               src/faithd/xlate_syn.c
+               src/faithd/xlate_syn.c src/faithd/xlate_rst.c
 TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) \
                $(BUILD)/faith-testrelay $(BUILD)/faith-testclient \
                $(BUILD)/faith-bytes

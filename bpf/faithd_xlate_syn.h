@@ -16,9 +16,8 @@
  *                           (or the rule's BINDADDR), and a free port
  *
  * Anything else goes on to faith's classifier and faithd's sockets, which
- * relay or refuse it as they would without this.  The source port is the
- * client's where that is free (as a host's own would be), else one of
- * faithd's range.  Once the server's SYN-ACK comes, both entries turn
+ * relay or refuse it as they would without this.  The source port comes
+ * from faithd's range (see syn_claim()).  Once the server's SYN-ACK comes, both entries turn
  * ACTIVE with no deltas and the main program carries the connection; it
  * forgets them at the reset, or once both FINs are acknowledged.  faithd
  * sweeps what stays idle.
@@ -108,7 +107,8 @@ __u32 syn_on;			/* 1: translate SYNs */
 __u32 syn_no_conf;		/* 1: no faithd.conf: every source may relay */
 __u32 syn_half;			/* the set of rules in use: 0 or 1 */
 __u32 syn_nrules[2];		/* rules in each set */
-__u32 syn_port_lo, syn_port_hi;	/* ports to pick from when the client's is taken */
+__u32 syn_port_lo, syn_port_hi;	/* the ports to open connections from */
+__u32 syn_secret;		/* random: the sequence numbers' hash key */
 
 #define SYN_PORT_TRIES	8
 
@@ -226,20 +226,31 @@ static __always_inline int port_in_use(struct __sk_buff *skb, __u32 src4, __u32 
 
 /*
  * Claim a port for the server's entry (sc->s, its key sc->skey but for the
- * port): the client's if free, else one of faithd's range.  The entry
- * inserted only where none is (BPF_NOEXIST) is the claim.  The port, or 0.
+ * port).  First the client's port moved into faithd's range by an offset
+ * of the client's address: one client's ports map one to one, so that a
+ * port it uses again (the server may hold its old connection in
+ * TIME-WAIT) comes to the server on the same port again, with sequence
+ * numbers and timestamps that follow on (RFC 6191), as they would without
+ * the router; and faithd's range is not the one the router's own
+ * connections take theirs from (their TIME-WAITs are not in the way).
+ * Then others of the range, at random.  The entry inserted only where none
+ * is (BPF_NOEXIST) is the claim.  The port, or 0.
  */
 static __always_inline __u16 syn_claim(struct __sk_buff *skb, struct syn_scratch *sc,
 				       __u16 cport)
 {
 	__u32 src4 = sc->skey.daddr[3], dst4 = sc->skey.saddr[3];
 	__u32 lo = syn_port_lo, span = syn_port_hi - syn_port_lo + 1;
-	__u32 start = bpf_get_prandom_u32();
-	__u16 port = cport;
+	const __u32 *c = sc->s.daddr;	/* the client's address */
+	__u32 start = (c[0] ^ c[1] ^ c[2] ^ c[3]) * 0x9e3779b1u + bpf_ntohs(cport);
+	__u16 port;
 
+	if (!lo)	/* no range: the client's own port only */
+		span = 1;
 	for (int i = 0; i < SYN_PORT_TRIES; i++) {
 		if (i)
-			port = bpf_htons(lo + (start + i) % span);
+			start = bpf_get_prandom_u32();
+		port = lo ? bpf_htons(lo + start % span) : cport;
 		if (!port || port_in_use(skb, src4, dst4, port, sc->skey.sport))
 			continue;
 		sc->skey.dport = port;
@@ -264,6 +275,36 @@ static __always_inline int syn_wscale(struct tcp_copy *t, __u32 hlen)
 }
 
 /*
+ * The sequence numbers and timestamps the server sees (c, s: the entries
+ * being built; t: the SYN's header).  As the router's own connections
+ * would have them (RFC 6528, RFC 7323 5.4): the initial sequence number a
+ * keyed hash of the IPv4 ports and addresses plus a clock of 64 ns, the
+ * timestamps a millisecond clock plus a hash of the addresses.  A port
+ * used again for the same server then follows on from its last
+ * connection, which the server may still hold in TIME-WAIT: it takes the
+ * new SYN (RFC 6191) instead of answering it with an ACK of the old one.
+ */
+static __always_inline void syn_clocks(struct faithd_xl_flow *c, struct faithd_xl_flow *s,
+				       struct tcp_copy *t, __u32 hlen)
+{
+	__u32 src4 = c->saddr[3], dst4 = c->daddr[3];
+	__u32 h = (src4 * 0x9e3779b1u ^ dst4) * 0x85ebca6bu ^ syn_secret;
+	__u64 now = bpf_ktime_get_ns();
+	struct tcp_opts o = {};
+	__u32 isn;
+
+	isn = (h ^ ((__u32)c->sport << 16 | c->dport)) * 0xc2b2ae35u;
+	isn = (isn ^ isn >> 15) + (__u32)(now >> 6);
+	c->seq_delta = isn - (c->nxt - 1);
+	s->ack_delta = -c->seq_delta;
+	find_opts(t, hlen, &o);
+	if (!o.ts)
+		return;
+	c->tsval_delta = (__u32)(now / 1000000) + (h ^ h >> 16) - get32(t, o.ts + 2);
+	s->tsecr_delta = -c->tsval_delta;
+}
+
+/*
  * A client's SYN with no entry: open the connection if faithd would.  0:
  * the entries are in `flows` (the caller translates the SYN through
  * them), else the verdict.
@@ -273,6 +314,7 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 {
 	struct faithd_xl_syn_stats *st = syn_stats();
 	struct bpf_fib_lookup *p;
+	struct faithd_xl_flow *se;
 	struct syn_scratch *sc;
 	struct tcphdr *th;
 	__u32 zero = 0, bind, src4;
@@ -336,6 +378,14 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 	sc->c.dport = key->dport;
 	sc->c.out_ifindex = p->ifindex;
 	sc->c.seq_end = sc->c.nxt = bpf_ntohl(th->seq) + 1;
+	syn_clocks(&sc->c, &sc->s, &sc->t, hlen);
+	se = bpf_map_lookup_elem(&flows, &sc->skey);	/* claimed: in the map */
+	if (!se) {
+		bpf_map_delete_elem(&flows, &sc->skey);
+		return TC_ACT_SHOT;
+	}
+	se->ack_delta = sc->s.ack_delta;
+	se->tsecr_delta = sc->s.tsecr_delta;
 	/* Until the SYN-ACK: the SYN's window, unscaled. */
 	sc->c.wnd_end = bpf_ntohs(th->window);
 	sc->c.flags = FAITHD_XL_FROM_SYN | (ws >= 0 ? FAITHD_XL_WSCALE : 0);
@@ -425,7 +475,19 @@ static __noinline int syn_step(const struct faithd_xl_key *key, struct faithd_xl
 		f->seq_end = f->nxt = seq + 1;
 		return 0;
 	}
-	if (!has_ack || ack != c->nxt || c->state != FAITHD_XL_SYN)
+	if (c->state != FAITHD_XL_SYN)
+		return TC_ACT_SHOT;
+	/*
+	 * An ACK that is not of the SYN: the server holds an older connection
+	 * on these ports (a TIME-WAIT of the router's own, say).  The router's
+	 * stack, with no socket for them, answers as the client would in
+	 * SYN-SENT (RFC 793): a reset at that ACK, which clears it; the
+	 * client's next SYN then opens the connection.
+	 */
+	ack += f->ack_delta;	/* into the client's numbers */
+	if (has_ack && !syn && !rst && ack != c->nxt)
+		return TCX_NEXT;
+	if (!has_ack || ack != c->nxt)
 		return TC_ACT_SHOT;
 	if (rst) {
 		syn_forget(key, f, c, FAITHD_XL_END_REFUSED);

@@ -113,6 +113,11 @@ peer_start_faith_splice() {
 	faith_start faith_splice --datapath splice --cpu-affinity auto ${FAITHD_ARGS:-}
 }
 # shellcheck disable=SC2086
+# (topo.sh reserves the router's ports 32768-65535 for it.)
+peer_start_faith_syn() {
+	faith_start faith_syn --translate-after syn --cpu-affinity auto ${FAITHD_ARGS:-}
+}
+# shellcheck disable=SC2086
 peer_start_faith_translate() {
 	faith_start faith_translate --datapath translate --cpu-affinity auto ${FAITHD_ARGS:-}
 }

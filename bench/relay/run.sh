@@ -66,6 +66,10 @@ if "$TOP/faithd" --help 2>&1 | grep -q "'auto' (the default"; then
 elif "$TOP/faithd" --help 2>&1 | grep -q translate; then
 	ALL_CASES="$ALL_CASES faith_translate"
 fi
+# Translated from the SYN, once faithd can.
+if "$TOP/faithd" --help 2>&1 | grep -q "BYTES|syn"; then
+	ALL_CASES="$ALL_CASES faith_syn"
+fi
 CASES=${CASES:-$ALL_CASES}
 
 W=$(mktemp -d "/tmp/$ID.XXXX")

@@ -54,6 +54,11 @@ topo_up() {
 		$n sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1 \
 			net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535
 	done
+	# The router keeps half of its ports for the connections faithd's
+	# program opens (--translate-after syn), as faithd(8) asks: its own
+	# relays (haproxy, nginx, ...) take theirs from 1024-32767, and leave no
+	# TIME-WAIT on the server in the way of the program's.
+	R sysctl -qw net.ipv4.ip_local_reserved_ports=32768-65535
 	ip -n "$NS_C" addr add 2001:db8:1::2/64 dev eth0 nodad &&
 	ip -n "$NS_R" addr add 2001:db8:1::1/64 dev eth0 nodad &&
 	ip -n "$NS_R" addr add 192.0.2.1/24 dev eth1 &&
@@ -64,8 +69,10 @@ topo_up() {
 		# shellcheck disable=SC2086
 		set -- $n; ip -n "$1" link set "$2" up || return 1
 	done
-	# The router forwards IPv6 (the direct and forwarding-cost cases).
-	R sysctl -qw net.ipv6.conf.all.forwarding=1 || return 1
+	# The router forwards IPv6 (the direct and forwarding-cost cases) and
+	# IPv4, as a router does (faithd --translate-after syn asks the FIB
+	# the way to the server as for a forwarded packet).
+	R sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.forwarding=1 || return 1
 	ip -n "$NS_C" route add 64:ff9b::/96 via 2001:db8:1::1 &&
 	ip -n "$NS_C" route add 2001:db8:64::/96 via 2001:db8:1::1 &&
 	ip -n "$NS_C" route add 2001:db8:2::/64 via 2001:db8:1::1 &&

@@ -11,6 +11,7 @@
 struct faithd_opts;
 struct faithd_conf;
 struct ring_buffer;
+struct faithd_xl_flow;
 
 #define XL_MAX_IFACES	1024
 
@@ -29,6 +30,7 @@ struct faithd_xlate {
 	uint64_t syn_connect_ms;	/* -t: a SYN unanswered this long too */
 	uint64_t syn_expired;	/* connections forgotten so */
 	struct ring_buffer *events;	/* the program's: connections it ended */
+	int raw4, raw6;		/* for resets (xlate_rst.c); -1 */
 };
 
 /* faith's pinned maps the program shares (--translate-after syn). */
@@ -75,5 +77,12 @@ void xlate_syn_stop(struct faithd_xlate *xl);
 int xlate_syn_events_fd(const struct faithd_xlate *xl);
 void xlate_syn_events(struct faithd_xlate *xl);
 void xlate_syn_summary(const struct faithd_xlate *xl);
+
+/* xlate_rst.c: raw sockets (0 or -errno), and the resets of a connection
+ * faithd forgets (c, s: its client's and server's entries). */
+int xlate_rst_open(struct faithd_xlate *xl);
+void xlate_rst_close(struct faithd_xlate *xl);
+void xlate_rst_both(const struct faithd_xlate *xl, const struct faithd_xl_flow *c,
+		    const struct faithd_xl_flow *s);
 
 #endif /* FAITHD_XLATE_H */

@@ -63,6 +63,7 @@ int xlate_load(struct faithd_xlate **out, const struct xlate_faith_maps *faith, 
 		return -ENOMEM;
 	}
 	xl->links_nl = -1;
+	xl->raw4 = xl->raw6 = -1;
 	libbpf_set_print(NULL);
 	xl->skel = faithd_xlate_bpf__open();
 	err = !xl->skel ? -errno : faith ? reuse_faith_maps(xl->skel, faith) : 0;
@@ -171,6 +172,7 @@ void xlate_unload(struct faithd_xlate *xl)
 		return;
 	xlate_links_close(xl);
 	ring_buffer__free(xl->events);
+	xlate_rst_close(xl);
 	faithd_xlate_bpf__destroy(xl->skel);
 	free(xl);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -21,6 +22,7 @@
 #include "faithd/faithd.h"
 #include "faithd/log.h"
 #include "faithd/policy.h"
+#include "faithd/portrange.h"
 #include "faithd/xlate.h"
 #include "faithd/xlate_maps.h"
 
@@ -98,30 +100,44 @@ static int fill_classes(struct faithd_xlate *xl)
 	return 0;
 }
 
-/*
- * The ports to pick from when a client's own is taken: outside the range
- * the router's own connections take theirs from (ip_local_port_range),
- * the larger side of it.
- */
-static void pick_port_range(struct faithd_xlate *xl)
+/* The first line of a /proc file into buf ("" if it cannot be read). */
+static void read_proc(const char *path, char *buf, size_t len)
 {
-	unsigned int lo = 32768, hi = 60999;
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	FILE *f = fopen(path, "r");
 
-	if (f) {
-		if (fscanf(f, "%u %u", &lo, &hi) != 2 || lo > hi || hi > 65535)
-			lo = 32768, hi = 60999;
-		fclose(f);
-	}
-	if (65535 - hi >= lo - (lo > 1024 ? 1024 : lo)) {
-		xl->skel->bss->syn_port_lo = hi + 1;
-		xl->skel->bss->syn_port_hi = 65535;
-	} else {
-		xl->skel->bss->syn_port_lo = 1024;
-		xl->skel->bss->syn_port_hi = lo - 1;
-	}
-	if (xl->skel->bss->syn_port_lo > xl->skel->bss->syn_port_hi)
-		xl->skel->bss->syn_port_lo = xl->skel->bss->syn_port_hi = 0;
+	buf[0] = 0;
+	if (!f)
+		return;
+	if (!fgets(buf, (int)len, f))
+		buf[0] = 0;
+	fclose(f);
+}
+
+/*
+ * The ports the program opens connections from: a run the router's own
+ * connections never take (portrange.h).  -ENOSPC, said in why, when there
+ * is none long enough.
+ */
+static int pick_ports(struct faithd_xlate *xl, char *why, size_t len)
+{
+	char range[64], reserved[4096];
+	unsigned int lo, hi;
+	int err;
+
+	read_proc("/proc/sys/net/ipv4/ip_local_port_range", range, sizeof(range));
+	read_proc("/proc/sys/net/ipv4/ip_local_reserved_ports", reserved, sizeof(reserved));
+	err = faithd_free_ports(range, reserved, &lo, &hi);
+	if (err == -ENOSPC)
+		snprintf(why, len, "the router's own connections may take any port "
+			 "(net.ipv4.ip_local_port_range %s): reserve some for faithd, "
+			 "e.g. sysctl -w net.ipv4.ip_local_reserved_ports=32768-65535",
+			 strtok(range, "\n"));
+	else if (err)
+		snprintf(why, len, "cannot read net.ipv4.ip_local_port_range and "
+			 "ip_local_reserved_ports");
+	xl->skel->bss->syn_port_lo = err ? 0 : lo;
+	xl->skel->bss->syn_port_hi = err ? 0 : hi;
+	return err;
 }
 
 /*
@@ -136,7 +152,7 @@ static void log_end(const struct faithd_xl_flow *c, const struct faithd_xl_flow 
 	struct sockaddr_in6 dst6 = { .sin6_family = AF_INET6, .sin6_port = s->sport };
 	struct sockaddr_in dst4 = { .sin_family = AF_INET, .sin_port = c->dport };
 	char a[64], b[64], d[32];
-	uint64_t ms = (end_ns - start_ns) / 1000000;
+	uint64_t ms = end_ns > start_ns ? (end_ns - start_ns) / 1000000 : 0;
 
 	memcpy(&src.sin6_addr, s->daddr, 16);
 	memcpy(&dst6.sin6_addr, s->saddr, 16);
@@ -191,8 +207,12 @@ int xlate_syn_events_fd(const struct faithd_xlate *xl)
 
 void xlate_syn_events(struct faithd_xlate *xl)
 {
-	if (xl && xl->events)
-		ring_buffer__consume(xl->events);
+	if (!xl || !xl->events)
+		return;
+	/* Thousands a second at full rate: whole buffers per write. */
+	log_batch(true);
+	ring_buffer__consume(xl->events);
+	log_batch(false);
 }
 
 int xlate_syn_start(struct faithd_xlate *xl, const struct faithd_opts *o,
@@ -209,7 +229,13 @@ int xlate_syn_start(struct faithd_xlate *xl, const struct faithd_opts *o,
 	}
 	if (fill_classes(xl))
 		goto fail;
-	pick_port_range(xl);
+	if (pick_ports(xl, why, len)) {
+		log_warn("--translate-after syn: %s; until then connections are handed off "
+			 "after %llu bytes", why, (unsigned long long)o->translate_after);
+		return 0;
+	}
+	if (getrandom(&xl->skel->bss->syn_secret, sizeof(__u32), 0) != sizeof(__u32))
+		goto fail;
 	xl->syn = true;
 	xl->syn_idle_ms = (uint64_t)o->idle_timeout_s * 1000;
 	xl->syn_connect_ms = o->connect_timeout_ms;
@@ -221,8 +247,13 @@ int xlate_syn_start(struct faithd_xlate *xl, const struct faithd_opts *o,
 	xl->events = ring_buffer__new(bpf_map__fd(xl->skel->maps.xl_events), on_event, NULL, NULL);
 	if (!xl->events)
 		goto fail;
-	log_info("translate: from the SYN, for what faithd would relay; ports %u-%u when "
-		 "a client's is taken", xl->skel->bss->syn_port_lo, xl->skel->bss->syn_port_hi);
+	err = xlate_rst_open(xl);
+	if (err) {
+		snprintf(why, len, "a raw socket for resets: %s", strerror(-err));
+		return err;
+	}
+	log_info("translate: from the SYN, for what faithd would relay; from ports %u-%u",
+		 xl->skel->bss->syn_port_lo, xl->skel->bss->syn_port_hi);
 	return 0;
 fail:
 	snprintf(why, len, "filling its maps: %s", strerror(errno));
@@ -242,16 +273,17 @@ static uint64_t mono_ns(void)
 static bool expired(const struct faithd_xlate *xl, int fd, const struct faithd_xl_flow *f,
 		    struct faithd_xl_flow *p, uint64_t now)
 {
-	uint64_t last = f->last_ns, limit;
+	uint64_t limit = f->state == FAITHD_XL_SYN ? xl->syn_connect_ms : xl->syn_idle_ms;
+	/* Signed: the program may have moved an entry on since now was read. */
+	int64_t quiet = (int64_t)(now - f->last_ns);
 
-	limit = f->state == FAITHD_XL_SYN ? xl->syn_connect_ms : xl->syn_idle_ms;
-	if (!limit || now - last < limit * 1000000ull)
+	if (!limit || quiet < (int64_t)(limit * 1000000ull))
 		return false;
 	if (bpf_map_lookup_elem(fd, &f->peer, p))
 		memset(p, 0, sizeof(*p));
-	if (p->last_ns > last)
-		last = p->last_ns;
-	return now - last >= limit * 1000000ull;
+	else if ((int64_t)(now - p->last_ns) < quiet)
+		quiet = (int64_t)(now - p->last_ns);
+	return quiet >= (int64_t)(limit * 1000000ull);
 }
 
 unsigned int xlate_syn_sweep(struct faithd_xlate *xl, bool all)
@@ -260,7 +292,7 @@ unsigned int xlate_syn_sweep(struct faithd_xlate *xl, bool all)
 	static struct faithd_xl_flow vals[SWEEP_BATCH];
 	__u32 batch = 0, count;
 	unsigned int ngone = 0, total = 0, left = 0;
-	uint64_t now = mono_ns();
+	uint64_t now;
 	bool first = true, more = true;
 	int fd, err;
 
@@ -276,6 +308,7 @@ unsigned int xlate_syn_sweep(struct faithd_xlate *xl, bool all)
 			break;
 		first = false;
 		ngone = 0;
+		now = mono_ns();
 		for (__u32 i = 0; i < count; i++) {
 			const struct faithd_xl_flow *f = &vals[i];
 			struct faithd_xl_flow p;
@@ -292,8 +325,7 @@ unsigned int xlate_syn_sweep(struct faithd_xlate *xl, bool all)
 			}
 			gone[ngone++] = keys[i];
 			bpf_map_delete_elem(fd, &f->peer);
-			/* Forgotten, not reset: a segment that comes later finds
-			 * the router's stack, which resets it. */
+			xlate_rst_both(xl, f, &p);
 			log_end(f, &p, all ? "shutting down" : f->state == FAITHD_XL_SYN ?
 				"upstream connect timed out" : "idle timeout", f->tsval_ns, now);
 		}
