@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/random.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -27,6 +29,7 @@
 #include "faithd/xlate_maps.h"
 
 #define SWEEP_BATCH	1024
+#define FAITHD_SYN_KEY	"/run/faithd.syn-key"
 
 static uint32_t mask32(unsigned int len)
 {
@@ -96,6 +99,49 @@ static int fill_classes(struct faithd_xlate *xl)
 
 		if (bpf_map_update_elem(fd, &key, &val, BPF_ANY))
 			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * The key of the sequence numbers and timestamps (syn_clocks() in the
+ * program): random, and the same for every faithd until the machine
+ * restarts (kept in FAITHD_SYN_KEY, on a tmpfs), as the kernel's own is:
+ * a faithd started again goes on where the last one left off, and the
+ * servers' TIME-WAITs of its connections take the new ones.  0 or -1.
+ */
+static bool read_key(__u32 *key)
+{
+	int fd = open(FAITHD_SYN_KEY, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, key, sizeof(*key));
+	close(fd);
+	return n == sizeof(*key);
+}
+
+static int syn_key(__u32 *key)
+{
+	int fd;
+
+	if (read_key(key))
+		return 0;
+	if (getrandom(key, sizeof(*key), 0) != sizeof(*key))
+		return -1;
+	/* Only the first faithd writes it. */
+	fd = open(FAITHD_SYN_KEY, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0) {
+		if (write(fd, key, sizeof(*key)) != sizeof(*key))
+			unlink(FAITHD_SYN_KEY);
+		close(fd);
+		return 0;
+	}
+	/* Another faithd wrote it meanwhile (else: not kept, this one's own). */
+	if (errno == EEXIST) {
+		usleep(10000);
+		read_key(key);
 	}
 	return 0;
 }
@@ -234,7 +280,7 @@ int xlate_syn_start(struct faithd_xlate *xl, const struct faithd_opts *o,
 			 "after %llu bytes", why, (unsigned long long)o->translate_after);
 		return 0;
 	}
-	if (getrandom(&xl->skel->bss->syn_secret, sizeof(__u32), 0) != sizeof(__u32))
+	if (syn_key(&xl->skel->bss->syn_secret))
 		goto fail;
 	xl->syn = true;
 	xl->syn_idle_ms = (uint64_t)o->idle_timeout_s * 1000;

@@ -1,10 +1,15 @@
 #!/bin/bash
 # faithd --translate-after syn: the TC program translates the client's SYN
-# itself (a stateful NAT64 for faithd), so that faithd's sockets never see
-# the connections it takes.  Bytes relayed byte-exact both ways with no
-# socket of the router involved; the client's port kept; what faithd's
-# rules deny, and ports other relays serve, left to the sockets; resets
-# both ways; the entries gone once a connection ends.
+# itself (a stateful NAT64 for faithd) and faithd's sockets never see the
+# connections it takes.  The relay suites of faithd.sh and faithd_load.sh
+# through it; then what is its own: the bytes byte-exact with no socket of
+# the router in the way, logged by the master; the server sees a port of
+# faithd's range and sequence numbers not the client's; what the rules
+# deny, ports other relays serve, and a router that does not forward IPv4
+# left to the sockets as before; a refused and an unanswered connection;
+# the idle timeout resetting both peers; a rule reloaded with SIGHUP; no
+# port range free of the router's own connections (the program stands
+# aside, saying how to reserve one); nothing left in the map.
 . "$(dirname "$0")/lib.sh"
 need_root
 E2E=$(dirname "$0")
@@ -12,20 +17,26 @@ E2E=$(dirname "$0")
 expect 2 "--translate-after takes a number or 'syn'" "$FAITHD" --translate-after SYN all
 said "--translate-after: 'SYN' is not a number" "... and says so"
 
+# The relay tests, in this process's count (a router that forwards IPv4:
+# the program asks the FIB for the way to the server).
+[ -n "${NOSUITES:-}" ] || ROUTER_FORWARDS_V4=1 relay_suites syn --translate-after syn
+
 topo_up
-server_up
+ROUTER_FORWARDS_V4=1 server_up
 faith_up 64:ff9b::/96 || { notok "faithd: set up faith"; finish; exit 1; }
-# The program asks the FIB for the way to the server, as for a forwarded
-# packet: the router forwards IPv4.
-R sysctl -qw net.ipv4.conf.all.forwarding=1
 bytes_serve 7001 7002
-printf '%s\n' "2001:db8:1::/64 deny 192.0.2.2/32 7002" >/dev/null
-printf '%s permit %s\n' 2001:db8:1::/64 192.0.2.0/24 >"$TMP/faithd.conf"
+nsenter --net="/run/netns/$NS_S" python3 "$E2E/rst.py" serve 192.0.2.2 7020 "$TMP/rst.log" \
+	>"$TMP/rst.out" 2>&1 &
+PIDS+=("$!")
+wait_for "$TMP/rst.out" '^ready' || sed 's/^/#   /' "$TMP/rst.out"
+cat >"$TMP/faithd.conf" <<CONF
+2001:db8:1::/64 deny 192.0.2.3/32
+2001:db8:1::/64 permit 192.0.2.0/24
+2001:db8:1::/64 permit 198.51.100.0/24
+CONF
 chmod 755 "$TMP"
 
-start_faithd -f "$TMP/faithd.conf" -w 1 -i 4 --translate-after syn 7001 7002
-check "faithd says it translates from the SYN" grep -q "translate: from the SYN" "$FAITHD_LOG"
-
+# The id of this faithd's `flows` map, and how many entries it holds.
 flows_map() {
 	local f
 	for f in /proc/"$FAITHD_PID"/fdinfo/*; do
@@ -34,13 +45,118 @@ flows_map() {
 	done
 }
 flows_count() { bpftool map dump id "$(flows_map)" -j | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
-accepted() { grep -c "debug: fd [0-9]*: \[2001:db8:1::2\]" "$FAITHD_LOG"; }
+# Lines of the master (the program's connections), of the worker.
+master_said() { wait_for "$FAITHD_LOG" "^faithd\[$FAITHD_PID\]: info: .*$1" "${2:-50}"; }
+worker_said() { wait_for "$FAITHD_LOG" "^faithd\[$(faithd_workers | head -1)\]: info: .*$1" "${2:-50}"; }
+# The counts faithd logs when it stops.
+summary() { grep -o "translated from the SYN: .*" "$FAITHD_LOG" | tail -1; }
+
+start_faithd -f "$TMP/faithd.conf" -w 1 -i 3 -t 2 --translate-after syn 7001 7002 7009 7020
+check "faithd says it translates from the SYN, from ports 1024-32767 (below the router's own)" \
+	grep -q "translate: from the SYN, for what faithd would relay; from ports 1024-32767" \
+	"$FAITHD_LOG"
 
 M8=$((8 << 20))
 check "8 MiB each way through the program: byte-exact" \
 	C "$BYTES" send 64:ff9b::c000:202 7001 $M8 $M8 --timeout 20
-check "... faithd's sockets saw no connection (nothing logged by a worker)" \
-	test "$(grep -c "7001: closed" "$FAITHD_LOG")" = 0
+check "... logged by the master as faithd logs a relayed connection" \
+	master_said "\[2001:db8:1::2\]:[0-9]+ -> \[64:ff9b::c000:202\]:7001 -> 192\.0\.2\.2:7001: closed; 8388632 bytes to server, 8388609 to client, [0-9.]+ s"
+check_fail "... and no worker saw it" grep -q "^faithd\[$(faithd_workers | head -1)\]: .*7001" "$FAITHD_LOG"
 check "... and the program's map is empty again" test "$(flows_count)" = 0
-# The counts faithd logs when it stops: "translated from the SYN: ...".
-summary() { grep -o "translated from the SYN: .*" "$FAITHD_LOG" | tail -1; }
+
+# A connection held open: the server's view of it.
+mkfifo "$TMP/hold.in"
+nsenter --net="/run/netns/$NS_C" "$BYTES" hold 64:ff9b::c000:202 7002 1 --timeout 30 \
+	<"$TMP/hold.in" >"$TMP/hold.out" 2>&1 &
+HOLD=$!
+PIDS+=("$HOLD")
+exec 7>"$TMP/hold.in"
+wait_for "$TMP/hold.out" '^held 1' 50
+cport=$(C ss -tnH state established '( dport = :7002 )' | awk '{ print $3 }' | sed 's/.*://')
+sport=$(S ss -tnH state established '( sport = :7002 )' | awk '{ print $4 }' | sed 's/.*://')
+check "the server sees a port of faithd's range ($sport; the client's is $cport)" \
+	test -n "$sport" -a -n "$cport" -a "${sport:-0}" -ge 1024 -a "${sport:-0}" -le 32767
+check "... no socket of the router holds the connection" \
+	test -z "$(R ss -tnH state established '( dport = :7002 or sport = :7002 )')"
+check "idle timeout (-i 3): the connection is forgotten and logged" \
+	master_said "7002: idle timeout; 24 bytes to server, 1 to client" 80
+exec 7>&-
+wait "$HOLD"
+check "... and the client saw it reset" grep -q "1 dropped while held" "$TMP/hold.out"
+check "... and the server's socket is gone too (reset)" \
+	test -z "$(S ss -tnH state established '( sport = :7002 )')"
+
+C "$BYTES" send 64:ff9b::c000:203 7001 10 10 --timeout 5 >/dev/null 2>&1
+check "a destination a rule denies goes to faithd's sockets, whose worker refuses it" \
+	worker_said "c000:203\]:7001: refused: denied by"
+
+C "$BYTES" send 64:ff9b::c000:202 7009 10 10 --timeout 5 >/dev/null 2>&1
+rc=$?
+check "a port the server refuses: the client is refused (exit $rc)" test "$rc" = 3
+check "... logged by the master" master_said "7009: upstream connect failed: Connection refused"
+t0=$(date +%s%N)
+C "$BYTES" send 64:ff9b::c633:6402 7001 10 10 --timeout 15 >/dev/null 2>&1
+rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "an unanswered SYN (a black hole): the client is reset after -t 2 ($rc in $ms ms)" \
+	test "$rc" = 3 -a "$ms" -lt 8000
+check "... logged by the master" master_said "198\.51\.100\.2:7001: upstream connect timed out"
+
+# Resets both ways, through the program.
+check "the server resets: the client sees it" \
+	C python3 "$E2E/rst.py" client 64:ff9b::c000:202 7020 server-resets
+check "... logged by the master" master_said "7020: reset by server"
+check "the client resets: the server sees it" \
+	C python3 "$E2E/rst.py" client 64:ff9b::c000:202 7020 client-resets
+check "... (the server's log)" wait_for "$TMP/rst.log" '^reset seen'
+check "... logged by the master" master_said "7020: reset by client"
+
+# SIGHUP: a rule denies 192.0.2.2 now.
+printf '2001:db8:1::/64 deny 192.0.2.2/32\n' >"$TMP/faithd.conf"
+kill -HUP "$FAITHD_PID"
+sleep 0.5
+C "$BYTES" send 64:ff9b::c000:202 7001 10 10 --timeout 5 >/dev/null 2>&1
+check "SIGHUP: the rules reloaded, the program leaves the now denied destination to faithd" \
+	worker_said "c000:202\]:7001: refused: denied by"
+printf '2001:db8:1::/64 permit 192.0.2.0/24\n' >"$TMP/faithd.conf"
+kill -HUP "$FAITHD_PID"
+sleep 0.5
+
+# A router that does not forward IPv4: the FIB gives no way, the sockets
+# take the connection.
+R sysctl -qw net.ipv4.conf.all.forwarding=0
+check "a router that does not forward IPv4: 1 MiB each way, byte-exact" \
+	C "$BYTES" send 64:ff9b::c000:202 7001 $((1 << 20)) $((1 << 20)) --timeout 20
+check "... relayed by the worker" worker_said "192\.0\.2\.2:7001: closed; 1048600 bytes"
+R sysctl -qw net.ipv4.conf.all.forwarding=1
+check "the map is empty at the end" test "$(flows_count)" = 0
+stop_faithd
+check "faithd stops cleanly" test "$FAITHD_RC" = 0
+check "... and logs what the program did" \
+	grep -qE "translated from the SYN: [0-9]+ opened, [0-9]+ established, 1 refused by the server, [0-9]+ closed, [0-9]+ reset, 2 idle; [1-9][0-9]* left to the sockets" "$FAITHD_LOG"
+
+# Another relay serves 7002: faithd ('all') leaves it to that relay.
+start_relay --port 7002 --tag other
+start_faithd -f "$TMP/faithd.conf" -w 1 --translate-after syn all
+check "a port another relay registered goes to that relay, not the program" \
+	eval 'connect 64:ff9b::c000:202 7002 | grep -q "^DST \[64:ff9b::c000:202\]:7002 other"' 
+check "... and other ports to the program" \
+	C "$BYTES" send 64:ff9b::c000:202 7001 1000 1000 --timeout 5
+stop_faithd
+stop_pid "$RELAY_PID"
+
+# No ports the router's own connections leave free: the program stands aside.
+R sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+start_faithd -f "$TMP/faithd.conf" -w 1 --translate-after syn all
+check "no free port range: faithd says how to reserve one, and hands off as before" \
+	grep -q "warning: --translate-after syn: the router's own connections may take any port (net.ipv4.ip_local_port_range 1024.65535): reserve some for faithd, e.g. sysctl -w net.ipv4.ip_local_reserved_ports=32768-65535; until then connections are handed off after 1048576 bytes" "$FAITHD_LOG"
+check "... and relays through the sockets: byte-exact" \
+	C "$BYTES" send 64:ff9b::c000:202 7001 1000 1000 --timeout 5
+check "... logged by the worker" worker_said "192\.0\.2\.2:7001: closed; 1024 bytes"
+stop_faithd
+R sysctl -qw net.ipv4.ip_local_reserved_ports=40000-59999
+start_faithd -f "$TMP/faithd.conf" -w 1 --translate-after syn all
+check "... with ports reserved (ip_local_reserved_ports), the program takes them" \
+	grep -q "from ports 40000-59999" "$FAITHD_LOG"
+stop_faithd
+finish
