@@ -679,6 +679,11 @@ int faithd_xlate(struct __sk_buff *skb)
 	peer = bpf_map_lookup_elem(&flows, &f->peer);
 	if (!peer || peer->state != FAITHD_XL_ACTIVE)
 		return held(th, payload);
+	/* A client's new SYN on the ports of one the program opened that was
+	 * ending (its last ACK lost, say): the old one is over. */
+	if ((f->flags & FAITHD_XL_FROM_SYN) && th->syn && !th->ack && f->out_v4 &&
+	    ((f->flags | peer->flags) & (FAITHD_XL_SEEN_FIN | FAITHD_XL_SEEN_RST)))
+		return syn_reopen(&key, f, peer);
 	/* Receivers drop data and FINs without an ACK they would take. */
 	ack = bpf_ntohl(th->ack_seq) + f->ack_delta;
 	taken = th->ack && ack_ok(f, ack, sent_end(peer));

@@ -516,6 +516,15 @@ static __noinline int syn_step(const struct faithd_xl_key *key, struct faithd_xl
 	return 0;
 }
 
+/* Forget a connection that was ending, for the client's new SYN on its
+ * ports: dropped, the SYN comes again and finds none. */
+static __noinline int syn_reopen(const struct faithd_xl_key *key, struct faithd_xl_flow *f,
+				 const struct faithd_xl_flow *p)
+{
+	syn_forget(key, f, p, FAITHD_XL_END_CLOSED);
+	return TC_ACT_SHOT;
+}
+
 /*
  * ACTIVE, opened for a SYN: is the connection over?  A reset that counted
  * (note_end), or both FINs acknowledged: the program forgets it (a last

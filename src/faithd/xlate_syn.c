@@ -29,6 +29,7 @@
 #include "faithd/xlate_maps.h"
 
 #define SWEEP_BATCH	1024
+#define SYN_LINGER_MS	2000	/* quiet after both FINs before forgetting */
 #define FAITHD_SYN_KEY	"/run/faithd.syn-key"
 
 static uint32_t mask32(unsigned int len)
@@ -314,8 +315,12 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Has the connection of f (the client's entry) been quiet too long?  Its
- * other entry into p. */
+/*
+ * Has the connection of f (the client's entry) been quiet too long?  Its
+ * other entry into p.  Once both FINs were seen, a few seconds of quiet
+ * will do: its last ACK was lost (else the program would have forgotten
+ * it), and the peers are done with it.
+ */
 static bool expired(const struct faithd_xlate *xl, int fd, const struct faithd_xl_flow *f,
 		    struct faithd_xl_flow *p, uint64_t now)
 {
@@ -323,13 +328,15 @@ static bool expired(const struct faithd_xlate *xl, int fd, const struct faithd_x
 	/* Signed: the program may have moved an entry on since now was read. */
 	int64_t quiet = (int64_t)(now - f->last_ns);
 
-	if (!limit || quiet < (int64_t)(limit * 1000000ull))
+	if (quiet < (int64_t)SYN_LINGER_MS * 1000000)
 		return false;
 	if (bpf_map_lookup_elem(fd, &f->peer, p))
 		memset(p, 0, sizeof(*p));
 	else if ((int64_t)(now - p->last_ns) < quiet)
 		quiet = (int64_t)(now - p->last_ns);
-	return quiet >= (int64_t)(limit * 1000000ull);
+	if (f->flags & p->flags & FAITHD_XL_SEEN_FIN)
+		limit = SYN_LINGER_MS;
+	return limit && quiet >= (int64_t)(limit * 1000000ull);
 }
 
 unsigned int xlate_syn_sweep(struct faithd_xlate *xl, bool all)
@@ -373,7 +380,9 @@ unsigned int xlate_syn_sweep(struct faithd_xlate *xl, bool all)
 			bpf_map_delete_elem(fd, &f->peer);
 			xlate_rst_both(xl, f, &p);
 			log_end(f, &p, all ? "shutting down" : f->state == FAITHD_XL_SYN ?
-				"upstream connect timed out" : "idle timeout", f->tsval_ns, now);
+				"upstream connect timed out" :
+				f->flags & p.flags & FAITHD_XL_SEEN_FIN ? "closed" : "idle timeout",
+				f->tsval_ns, now);
 		}
 		for (unsigned int i = 0; i < ngone; i++)
 			bpf_map_delete_elem(fd, &gone[i]);
