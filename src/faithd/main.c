@@ -46,11 +46,11 @@ static void usage(FILE *out)
 		"                             for the other peer: see faithd(8) for its limits)\n"
 		"                             or 'sockmap' (a BPF sockmap program relays in\n"
 		"                             the kernel)\n"
-		"      --translate-after BYTES|syn  with 'translate' or 'auto': hand a connection\n"
-		"                             to the TC program once it has moved this many\n"
-		"                             bytes (default 1048576); 'syn': the program\n"
-		"                             translates the client's SYN itself, and faithd's\n"
-		"                             sockets take only what it leaves (see faithd(8))\n"
+		"      --translate-after BYTES|syn  with 'translate' or 'auto': 'syn' (the\n"
+		"                             default): the TC program translates the client's\n"
+		"                             SYN itself where it can (see faithd(8)), else\n"
+		"                             hands a connection to it after 1 MiB; BYTES:\n"
+		"                             always from the sockets, after this many bytes\n"
 		"      --cpu-affinity MODE    'none' (the default): the scheduler places the\n"
 		"                             workers; 'auto': pin worker i to the i-th CPU\n"
 		"                             faithd may use and hand it the connections whose\n"
@@ -307,6 +307,7 @@ int main(int argc, char **argv)
 		.idle_timeout_s = 3600,
 		.grace_s = 10,
 		.translate_after = 1 << 20,
+		.translate_syn = true,	/* where it can: else after 1 MiB */
 		.datapath = DATAPATH_TRANSLATE,	/* --datapath auto */
 		.datapath_fallback = true,
 	};

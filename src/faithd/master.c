@@ -468,7 +468,11 @@ static int xlate_setup(struct faithd_ctx *ctx, char *why, size_t len)
 	err = xlate_load(&ctx->xlate, syn ? &faith : NULL, why, len);
 	if (err || !syn)
 		return err;
-	return xlate_syn_start(ctx->xlate, o, ctx->conf, why, len);
+	/* Without it the hand-off goes on as before. */
+	if (xlate_syn_start(ctx->xlate, o, ctx->conf, why, len))
+		log_warn("--translate-after syn: %s; connections are handed off after %llu "
+			 "bytes", why, (unsigned long long)o->translate_after);
+	return 0;
 }
 
 static int setup(struct faithd_ctx *ctx)

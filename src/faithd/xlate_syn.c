@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -30,7 +31,8 @@
 
 #define SWEEP_BATCH	1024
 #define SYN_LINGER_MS	2000	/* quiet after both FINs before forgetting */
-#define FAITHD_SYN_KEY	"/run/faithd.syn-key"
+#define FAITHD_RUN_DIR	"/run/faithd"
+#define FAITHD_SYN_KEY	FAITHD_RUN_DIR "/syn-key"
 
 static uint32_t mask32(unsigned int len)
 {
@@ -107,7 +109,8 @@ static int fill_classes(struct faithd_xlate *xl)
 /*
  * The key of the sequence numbers and timestamps (syn_clocks() in the
  * program): random, and the same for every faithd until the machine
- * restarts (kept in FAITHD_SYN_KEY, on a tmpfs), as the kernel's own is:
+ * restarts (kept in FAITHD_SYN_KEY, on a tmpfs; faithd.service keeps the
+ * directory), as the kernel's own is:
  * a faithd started again goes on where the last one left off, and the
  * servers' TIME-WAITs of its connections take the new ones.  0 or -1.
  */
@@ -132,6 +135,8 @@ static int syn_key(__u32 *key)
 	if (getrandom(key, sizeof(*key), 0) != sizeof(*key))
 		return -1;
 	/* Only the first faithd writes it. */
+	if (mkdir(FAITHD_RUN_DIR, 0700) < 0 && errno != EEXIST)
+		return 0;	/* not kept: this faithd's alone */
 	fd = open(FAITHD_SYN_KEY, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd >= 0) {
 		if (write(fd, key, sizeof(*key)) != sizeof(*key))
@@ -158,6 +163,14 @@ static void read_proc(const char *path, char *buf, size_t len)
 	if (!fgets(buf, (int)len, f))
 		buf[0] = 0;
 	fclose(f);
+}
+
+static bool ipv4_forwarding(void)
+{
+	char v[16];
+
+	read_proc("/proc/sys/net/ipv4/conf/all/forwarding", v, sizeof(v));
+	return v[0] != '0';
 }
 
 /*
@@ -249,7 +262,7 @@ static int on_event(void *ctx, void *data, size_t len)
 
 int xlate_syn_events_fd(const struct faithd_xlate *xl)
 {
-	return xl && xl->events ? ring_buffer__epoll_fd(xl->events) : -1;
+	return xl && xl->syn ? ring_buffer__epoll_fd(xl->events) : -1;
 }
 
 void xlate_syn_events(struct faithd_xlate *xl)
@@ -276,28 +289,32 @@ int xlate_syn_start(struct faithd_xlate *xl, const struct faithd_opts *o,
 	}
 	if (fill_classes(xl))
 		goto fail;
-	if (pick_ports(xl, why, len)) {
-		log_warn("--translate-after syn: %s; until then connections are handed off "
-			 "after %llu bytes", why, (unsigned long long)o->translate_after);
-		return 0;
-	}
+	if (pick_ports(xl, why, len))
+		return -ENOSPC;
+	if (!ipv4_forwarding())
+		log_info("translate: this router does not forward IPv4 "
+			 "(net.ipv4.conf.all.forwarding 0): the program finds no way to the "
+			 "servers, and leaves the connections to the sockets");
 	if (syn_key(&xl->skel->bss->syn_secret))
 		goto fail;
-	xl->syn = true;
-	xl->syn_idle_ms = (uint64_t)o->idle_timeout_s * 1000;
-	xl->syn_connect_ms = o->connect_timeout_ms;
-	err = xlate_syn_rules(xl, conf);
-	if (err && err != -E2BIG) {
-		errno = -err;
-		goto fail;
-	}
 	xl->events = ring_buffer__new(bpf_map__fd(xl->skel->maps.xl_events), on_event, NULL, NULL);
 	if (!xl->events)
 		goto fail;
 	err = xlate_rst_open(xl);
 	if (err) {
-		snprintf(why, len, "a raw socket for resets: %s", strerror(-err));
-		return err;
+		snprintf(why, len, "a raw socket for resets: %s (it needs CAP_NET_RAW)",
+			 strerror(-err));
+		return err;	/* xlate_unload() frees what there is */
+	}
+	xl->syn = true;
+	xl->syn_idle_ms = (uint64_t)o->idle_timeout_s * 1000;
+	xl->syn_connect_ms = o->connect_timeout_ms;
+	err = xlate_syn_rules(xl, conf);	/* and on */
+	if (err && err != -E2BIG) {
+		xl->syn = false;
+		xl->skel->bss->syn_on = 0;
+		errno = -err;
+		goto fail;
 	}
 	log_info("translate: from the SYN, for what faithd would relay; from ports %u-%u",
 		 xl->skel->bss->syn_port_lo, xl->skel->bss->syn_port_hi);
