@@ -44,6 +44,7 @@
 #define AF_INET		2
 #define AF_INET6	10
 #define TCX_NEXT	(-1)
+#define PACKET_HOST	0
 #define TCP_HDR_MAX	60
 #define IP_DF		0x4000
 #define OUT_TTL		64
@@ -76,6 +77,7 @@ struct tcp_opts {
 	__u32 sack;		/* the SACK option... */
 	__u32 sack_len;		/* ...and its length */
 	__u32 ws;		/* window scale (SYNs) */
+	__u32 mss;		/* maximum segment size (SYNs) */
 };
 
 static __always_inline __u8 *byte_at(struct tcp_copy *t, __u32 off)
@@ -158,6 +160,8 @@ static long opt_step(__u32 i, struct opt_walk *w)
 		w->o->sack = off, w->o->sack_len = len;
 	else if (kind == 3 && len == 3)
 		w->o->ws = off;
+	else if (kind == 2 && len == 4)
+		w->o->mss = off;
 	w->off = off + len;
 	return 0;
 }
@@ -195,6 +199,12 @@ static __always_inline void translate_tcp(struct tcp_copy *t, const struct faith
 	if (th->ack)
 		th->ack_seq = bpf_htonl(bpf_ntohl(th->ack_seq) + f->ack_delta);
 	th->window = bpf_htons(out_window(f, th));
+	if (th->syn && o->mss && f->mss_max) {
+		__u32 mss = get32(t, o->mss) & 0xffff;
+
+		if (mss > f->mss_max)
+			put32(t, o->mss, (get32(t, o->mss) & 0xffff0000) | f->mss_max);
+	}
 	if (o->ts) {
 		add32(t, o->ts + 2, f->tsval_delta);
 		if (get32(t, o->ts + 6))
@@ -487,6 +497,33 @@ static __always_inline int held(const struct tcphdr *th, __u32 payload)
 }
 
 /*
+ * WATCH or HOLD (old: the segment's TCP header, hlen bytes, with payload
+ * bytes after it): note where it came in and its timestamp, for faithd's
+ * hand-off.  A function of its own: the main program's stack stays small.
+ */
+static __noinline int watch(struct __sk_buff *skb, struct faithd_xl_flow *f,
+			    struct tcp_copy *old, __u32 hlen, __u32 payload)
+{
+	const struct tcphdr *th = (const struct tcphdr *)old->w;
+	struct tcp_opts o = {};
+
+	/* Plain stores: one direction's segments, faithd reads them. */
+	f->ifindex = skb->ingress_ifindex;
+	f->flags |= FAITHD_XL_SEEN;
+	find_opts(old, hlen, &o);
+	if (o.ts && th->ack) {
+		f->tsval = get32(old, o.ts + 2);
+		f->tsval_seq = bpf_ntohl(th->seq);
+		f->tsval_ack = bpf_ntohl(th->ack_seq);
+		f->tsval_ns = bpf_ktime_get_ns();
+		f->flags |= FAITHD_XL_SEEN_TS;
+	}
+	if (f->state == FAITHD_XL_WATCH)
+		return TCX_NEXT;
+	return held(th, payload);
+}
+
+/*
  * A segment of a handed-off connection that the program cannot translate
  * (IP options, fragments, IPv6 extension headers, a length it cannot
  * read): the frozen socket would take it and drop it, and its sender
@@ -555,7 +592,6 @@ int faithd_xlate(struct __sk_buff *skb)
 	struct faithd_xl_key key = {};
 	struct faithd_xl_flow *f, *peer;
 	struct segment s = {};
-	struct tcp_opts o = {};
 	struct tcphdr *th;
 	__u32 payload, ack;
 	int taken;
@@ -564,7 +600,7 @@ int faithd_xlate(struct __sk_buff *skb)
 	 * link sees it next, untagged, and sends the translation out tagged.
 	 * VLAN 0 (priority only) has no such device: the stack takes it as
 	 * untagged, and so does the program. */
-	if ((!nconns && !syn_on) || (skb->vlan_present && (skb->vlan_tci & 0x0fff)) ||
+	if ((!nconns && !syn_active) || (skb->vlan_present && (skb->vlan_tci & 0x0fff)) ||
 	    (void *)(eth + 1) > end)
 		return TCX_NEXT;
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
@@ -619,8 +655,12 @@ int faithd_xlate(struct __sk_buff *skb)
 	key.dport = th->dest;
 	f = bpf_map_lookup_elem(&flows, &key);
 	if (!f) {
-		/* --translate-after syn: a client's SYN opens a connection. */
-		if (!syn_on || s.addrs_len != 32 || !th->syn || th->ack || th->rst)
+		/* --translate-after syn: a client's SYN opens a connection; a
+		 * well-formed one, for this host, without data (TCP Fast Open
+		 * and the like go to the sockets). */
+		if (!syn_take || s.addrs_len != 32 || !th->syn || th->ack || th->rst || th->fin ||
+		    skb->pkt_type != PACKET_HOST || s.l4_len != th->doff * 4 ||
+		    s.l4_len < sizeof(*th) || s.l4 + s.l4_len > skb->len)
 			return TCX_NEXT;
 		taken = syn_open(skb, &key, s.l4, th->doff * 4);
 		if (taken)
@@ -651,22 +691,8 @@ int faithd_xlate(struct __sk_buff *skb)
 			return taken;
 		return translate(skb, f, &s);
 	}
-	if (f->state != FAITHD_XL_ACTIVE) {
-		/* Plain stores: one direction's segments, faithd reads them. */
-		f->ifindex = skb->ingress_ifindex;
-		f->flags |= FAITHD_XL_SEEN;
-		find_opts(&s.old, s.hlen, &o);
-		if (o.ts && th->ack) {
-			f->tsval = get32(&s.old, o.ts + 2);
-			f->tsval_seq = bpf_ntohl(th->seq);
-			f->tsval_ack = bpf_ntohl(th->ack_seq);
-			f->tsval_ns = bpf_ktime_get_ns();
-			f->flags |= FAITHD_XL_SEEN_TS;
-		}
-		if (f->state == FAITHD_XL_WATCH)
-			return TCX_NEXT;
-		return held(th, payload);
-	}
+	if (f->state != FAITHD_XL_ACTIVE)
+		return watch(skb, f, &s.old, s.hlen, payload);
 	/*
 	 * ACTIVE: every segment is translated, a SYN too: the frozen socket
 	 * must get none.  (A peer that lost the connection and opens it again
@@ -682,7 +708,7 @@ int faithd_xlate(struct __sk_buff *skb)
 	/* A client's new SYN on the ports of one the program opened that was
 	 * ending (its last ACK lost, say): the old one is over. */
 	if ((f->flags & FAITHD_XL_FROM_SYN) && th->syn && !th->ack && f->out_v4 &&
-	    ((f->flags | peer->flags) & (FAITHD_XL_SEEN_FIN | FAITHD_XL_SEEN_RST)))
+	    syn_over(f, peer, bpf_ntohl(th->seq)))
 		return syn_reopen(&key, f, peer);
 	/* Receivers drop data and FINs without an ACK they would take. */
 	ack = bpf_ntohl(th->ack_seq) + f->ack_delta;

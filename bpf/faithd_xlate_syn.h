@@ -50,12 +50,13 @@ struct {
 	__type(value, __u64);
 } relays SEC(".maps");
 
-/* Ports faithd registered (0: 'all'). */
+/* Ports faithd registered (0: 'all'): the local port of its listening
+ * socket in `relays`, by which the program knows it is still faithd's. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 65536);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, __u16);
 } xl_ports SEC(".maps");
 
 /* Two sets of rules: faithd writes the one not in use, then switches. */
@@ -93,6 +94,7 @@ struct syn_scratch {
 	struct faithd_xl_key skey;
 	struct tcp_copy t;		/* the SYN's TCP header */
 	struct bpf_fib_lookup fib;
+	struct bpf_sock_tuple tuple;
 };
 
 struct {
@@ -102,15 +104,34 @@ struct {
 	__type(value, struct syn_scratch);
 } xl_scratch SEC(".maps");
 
+/* faith's interfaces: only SYNs that come in on one are faith's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct faith_iface);
+} ifaces SEC(".maps");
+
 /* Set by faithd. */
-__u32 syn_on;			/* 1: translate SYNs */
+__u32 syn_take;			/* 1: translate new SYNs */
+__u32 syn_active;		/* 1: connections opened for SYNs may be in `flows` */
 __u32 syn_no_conf;		/* 1: no faithd.conf: every source may relay */
 __u32 syn_half;			/* the set of rules in use: 0 or 1 */
 __u32 syn_nrules[2];		/* rules in each set */
 __u32 syn_port_lo, syn_port_hi;	/* the ports to open connections from */
-__u32 syn_secret;		/* random: the sequence numbers' hash key */
+/* Random, set by faithd: the keys of the sequence numbers' hash and of the
+ * timestamps' (SipHash, 128 bits each, as the kernel's own). */
+__u64 syn_isn_key[2];
+__u64 syn_ts_key[2];
 
 #define SYN_PORT_TRIES	8
+/* Connections waiting for the server's SYN-ACK, at most (of the map's
+ * FAITHD_XL_MAX_FLOWS / 2). */
+#define SYN_PENDING_MAX	(FAITHD_XL_MAX_FLOWS / 8)
+
+/* How many wait now: the program counts them in, out at the SYN-ACK or a
+ * reset, faithd out when it forgets one. */
+__u32 syn_pending;
 
 static __always_inline struct faithd_xl_syn_stats *syn_stats(void)
 {
@@ -146,6 +167,19 @@ static long rule_step(__u32 i, struct rule_walk *w)
 	return 1;
 }
 
+/* A source the stack would take a SYN from: not multicast, loopback,
+ * unspecified or IPv4-mapped (faithd refuses those). */
+static __always_inline int source_ok(const __u32 *a)
+{
+	if ((a[0] & bpf_htonl(0xff000000)) == bpf_htonl(0xff000000))
+		return 0;
+	if (a[0] || a[1])
+		return 1;
+	if (a[2] == bpf_htonl(0xffff))
+		return 0;
+	return a[2] || (a[3] && a[3] != bpf_htonl(1));
+}
+
 /*
  * Would faithd relay the client src to daddr (policy.c, in the same
  * order), and from which source address (*bind, 0: the route's)?  0 when
@@ -162,8 +196,8 @@ static __noinline int syn_permitted(const __u32 *src, const __u32 *daddr, __u32 
 	__u8 *cls;
 	int special;
 
-	if (!src[0] && !src[1] && src[2] == bpf_htonl(0xffff))
-		return 0;	/* IPv4-mapped: faithd refuses it */
+	if (!source_ok(src))
+		return 0;
 	ctl = bpf_map_lookup_elem(&control, &zero);
 	if (!ctl || !ctl->keepfaith)
 		return 0;
@@ -189,34 +223,40 @@ static __noinline int syn_permitted(const __u32 *src, const __u32 *daddr, __u32 
 	return 1;
 }
 
-/* Is the port one faithd serves, not another relay's? */
+/* Would faith's sk_lookup give a connection to this port to faithd (its
+ * listening socket for the port, else for all ports, in `relays`)? */
 static __always_inline int syn_served(__u16 dport)
 {
 	__u32 port = bpf_ntohs(dport), all = FAITH_RELAY_ALL_PORTS;
-	struct bpf_sock *sk;
-	__u8 *mine;
+	struct bpf_sock *sk = bpf_map_lookup_elem(&relays, &port);
+	__u16 *mine;
+	__u32 local;
 
-	mine = bpf_map_lookup_elem(&xl_ports, &port);
-	if (mine && *mine)
-		return 1;
-	sk = bpf_map_lookup_elem(&relays, &port);
-	if (sk) {
-		bpf_sk_release(sk);
-		return 0;
+	if (!sk) {
+		port = all;
+		sk = bpf_map_lookup_elem(&relays, &port);
+		if (!sk)
+			return 0;
 	}
-	mine = bpf_map_lookup_elem(&xl_ports, &all);
-	return mine && *mine;
+	local = sk->src_port;
+	bpf_sk_release(sk);
+	mine = bpf_map_lookup_elem(&xl_ports, &port);
+	return mine && *mine && *mine == local;
 }
+
 
 /* Does a socket of the router own this IPv4 4-tuple (as a segment from
  * the server would find it: established, or a listener)? */
-static __always_inline int port_in_use(struct __sk_buff *skb, __u32 src4, __u32 dst4,
-				       __u16 nport, __u16 dport)
+static __always_inline int port_in_use(struct __sk_buff *skb, struct bpf_sock_tuple *t,
+				       __u32 src4, __u32 dst4, __u16 nport, __u16 dport)
 {
-	struct bpf_sock_tuple t = {
-		.ipv4 = { .saddr = dst4, .daddr = src4, .sport = dport, .dport = nport },
-	};
-	struct bpf_sock *sk = bpf_skc_lookup_tcp(skb, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+	struct bpf_sock *sk;
+
+	t->ipv4.saddr = dst4;
+	t->ipv4.daddr = src4;
+	t->ipv4.sport = dport;
+	t->ipv4.dport = nport;
+	sk = bpf_skc_lookup_tcp(skb, t, sizeof(t->ipv4), BPF_F_CURRENT_NETNS, 0);
 
 	if (!sk)
 		return 0;
@@ -251,7 +291,7 @@ static __always_inline __u16 syn_claim(struct __sk_buff *skb, struct syn_scratch
 		if (i)
 			start = bpf_get_prandom_u32();
 		port = lo ? bpf_htons(lo + start % span) : cport;
-		if (!port || port_in_use(skb, src4, dst4, port, sc->skey.sport))
+		if (!port || port_in_use(skb, &sc->tuple, src4, dst4, port, sc->skey.sport))
 			continue;
 		sc->skey.dport = port;
 		if (!bpf_map_update_elem(&flows, &sc->skey, &sc->s, BPF_NOEXIST))
@@ -284,24 +324,70 @@ static __always_inline int syn_wscale(struct tcp_copy *t, __u32 hlen)
  * connection, which the server may still hold in TIME-WAIT: it takes the
  * new SYN (RFC 6191) instead of answering it with an ACK of the old one.
  */
-static __always_inline void syn_clocks(struct faithd_xl_flow *c, struct faithd_xl_flow *s,
-				       struct tcp_copy *t, __u32 hlen)
+static __always_inline __u64 rotl64(__u64 x, int b)
 {
-	__u32 src4 = c->saddr[3], dst4 = c->daddr[3];
-	__u32 h = (src4 * 0x9e3779b1u ^ dst4) * 0x85ebca6bu ^ syn_secret;
+	return x << b | x >> (64 - b);
+}
+
+static __always_inline void sipround(__u64 v[4])
+{
+	v[0] += v[1]; v[1] = rotl64(v[1], 13); v[1] ^= v[0]; v[0] = rotl64(v[0], 32);
+	v[2] += v[3]; v[3] = rotl64(v[3], 16); v[3] ^= v[2];
+	v[0] += v[3]; v[3] = rotl64(v[3], 21); v[3] ^= v[0];
+	v[2] += v[1]; v[1] = rotl64(v[1], 17); v[1] ^= v[2]; v[2] = rotl64(v[2], 32);
+}
+
+/* SipHash-2-4 of a message of len (<= 15) bytes: its first 8 in m0, the
+ * rest (little-endian) in tail. */
+static __always_inline __u64 siphash(const __u64 k[2], __u64 m0, __u64 tail, __u64 len)
+{
+	__u64 v[4] = {
+		k[0] ^ 0x736f6d6570736575ull, k[1] ^ 0x646f72616e646f6dull,
+		k[0] ^ 0x6c7967656e657261ull, k[1] ^ 0x7465646279746573ull,
+	};
+	__u64 b = len << 56 | tail;
+
+	v[3] ^= m0;
+	sipround(v);
+	sipround(v);
+	v[0] ^= m0;
+	v[3] ^= b;
+	sipround(v);
+	sipround(v);
+	v[0] ^= b;
+	v[2] ^= 0xff;
+	sipround(v);
+	sipround(v);
+	sipround(v);
+	sipround(v);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+static __noinline int syn_clocks(struct faithd_xl_flow *c, struct faithd_xl_flow *s,
+				 struct tcp_copy *t, __u32 hlen)
+{
+	int ws;
+	__u64 addrs = (__u64)c->daddr[3] << 32 | c->saddr[3];
 	__u64 now = bpf_ktime_get_ns();
 	struct tcp_opts o = {};
 	__u32 isn;
 
-	isn = (h ^ ((__u32)c->sport << 16 | c->dport)) * 0xc2b2ae35u;
-	isn = (isn ^ isn >> 15) + (__u32)(now >> 6);
+	/* RFC 6528: F(addresses, ports, secret) + a 4 us clock (64 ns here). */
+	isn = (__u32)siphash(syn_isn_key, addrs, (__u32)c->dport << 16 | c->sport, 12) +
+	      (__u32)(now >> 6);
 	c->seq_delta = isn - (c->nxt - 1);
 	s->ack_delta = -c->seq_delta;
 	find_opts(t, hlen, &o);
+	ws = o.ws ? *byte_at(t, o.ws + 2) : -1;
+	if (ws > 14)
+		ws = 14;
 	if (!o.ts)
-		return;
-	c->tsval_delta = (__u32)(now / 1000000) + (h ^ h >> 16) - get32(t, o.ts + 2);
+		return ws;
+	/* RFC 7323 5.4: a millisecond clock, offset by a hash of the addresses. */
+	c->tsval_delta = (__u32)(now / 1000000) + (__u32)siphash(syn_ts_key, addrs, 0, 8) -
+			 get32(t, o.ts + 2);
 	s->tsecr_delta = -c->tsval_delta;
+	return ws;
 }
 
 /*
@@ -317,15 +403,21 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 	struct faithd_xl_flow *se;
 	struct syn_scratch *sc;
 	struct tcphdr *th;
-	__u32 zero = 0, bind, src4;
+	__u32 zero = 0, bind, src4, ifindex = skb->ingress_ifindex;
 	__u16 nport;
 	int ws;
 	long rc;
 
+	if (!bpf_map_lookup_elem(&ifaces, &ifindex))
+		return TCX_NEXT;	/* not faith's interface: not faith's */
 	sc = bpf_map_lookup_elem(&xl_scratch, &zero);
 	if (!sc || hlen < sizeof(struct tcphdr) || hlen > TCP_HDR_MAX ||
 	    bpf_skb_load_bytes(skb, l4, sc->t.w, hlen))
 		return TCX_NEXT;
+	/* Half-open connections take at most a part of the map: a flood of
+	 * SYNs from forged sources leaves room for the rest. */
+	if (syn_pending >= SYN_PENDING_MAX)
+		goto to_faithd;
 	th = (struct tcphdr *)sc->t.w;
 	if (!syn_served(key->dport) || !syn_permitted(key->saddr, key->daddr, &bind))
 		goto to_faithd;
@@ -342,7 +434,6 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 	src4 = bind ? bind : p->ipv4_src;
 	if (!src4)
 		goto to_faithd;
-	ws = syn_wscale(&sc->t, hlen);
 
 	/* The server's segments: dst4:dport -> src4:(port), to the client. */
 	__builtin_memset(&sc->skey, 0, sizeof(sc->skey));
@@ -360,6 +451,10 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 	sc->s.out_ifindex = skb->ingress_ifindex;
 	sc->s.flags = FAITHD_XL_FROM_SYN;
 	sc->s.last_ns = bpf_ktime_get_ns();
+	/* Segments the client sends as the server's SYN-ACK allows must fit
+	 * the way out to the server once 20 bytes shorter (RFC 6145 6). */
+	if (p->mtu_result > 40)
+		sc->s.mss_max = p->mtu_result - 40;
 	nport = syn_claim(skb, sc, key->sport);
 	if (!nport) {
 		if (st)
@@ -378,7 +473,7 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 	sc->c.dport = key->dport;
 	sc->c.out_ifindex = p->ifindex;
 	sc->c.seq_end = sc->c.nxt = bpf_ntohl(th->seq) + 1;
-	syn_clocks(&sc->c, &sc->s, &sc->t, hlen);
+	ws = syn_clocks(&sc->c, &sc->s, &sc->t, hlen);
 	se = bpf_map_lookup_elem(&flows, &sc->skey);	/* claimed: in the map */
 	if (!se) {
 		bpf_map_delete_elem(&flows, &sc->skey);
@@ -396,6 +491,7 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 		bpf_map_delete_elem(&flows, &sc->skey);
 		return TC_ACT_SHOT;
 	}
+	__sync_fetch_and_add(&syn_pending, 1);
 	if (st)
 		st->opened++;
 	return 0;
@@ -446,11 +542,25 @@ static __always_inline void syn_forget(const struct faithd_xl_key *key, struct f
 }
 
 /*
+ * Leave SYN state (sv: the server's entry), on one CPU only: the winner
+ * counts the connection out of syn_pending and goes on; 0 for the others
+ * (the same SYN-ACK or reset twice).
+ */
+static __always_inline int syn_leave(struct faithd_xl_flow *sv)
+{
+	if (__sync_val_compare_and_swap(&sv->state, FAITHD_XL_SYN, FAITHD_XL_ACTIVE) !=
+	    FAITHD_XL_SYN)
+		return 0;
+	__sync_fetch_and_add(&syn_pending, -1);
+	return 1;
+}
+
+/*
  * A segment of a connection in SYN state (f: its direction's entry).  The
- * client's SYN again (perhaps with a new sequence number) or reset; the
- * server's SYN-ACK or reset acknowledging the client's SYN: both entries
- * turn ACTIVE, with the windows, scales and sequence numbers the main
- * program's bookkeeping starts from.  0: translate it; else the verdict.
+ * client's SYN again, or its reset (at the exact point); the server's
+ * SYN-ACK or reset acknowledging the client's SYN: both entries turn
+ * ACTIVE, with the windows, scales and sequence numbers the main program's
+ * bookkeeping starts from.  0: translate it; else the verdict.
  */
 static __noinline int syn_step(const struct faithd_xl_key *key, struct faithd_xl_flow *f,
 			       struct tcp_copy *t, __u32 hlen)
@@ -465,15 +575,15 @@ static __noinline int syn_step(const struct faithd_xl_key *key, struct faithd_xl
 	c = bpf_map_lookup_elem(&flows, &f->peer);
 	if (!c)
 		return TC_ACT_SHOT;
-	if (f->out_v4) {	/* the client's */
-		if (rst) {
+	if (f->out_v4) {	/* the client's; c is the server's */
+		if (rst && seq == f->nxt && syn_leave(c)) {
 			syn_forget(key, f, c, FAITHD_XL_END_RESET_CLIENT);
 			return 0;
 		}
-		if (!syn || has_ack)
-			return TC_ACT_SHOT;
-		f->seq_end = f->nxt = seq + 1;
-		return 0;
+		/* The SYN again, as it was (not a forged one moving it). */
+		if (syn && !has_ack && !rst && seq + 1 == f->nxt)
+			return 0;
+		return TC_ACT_SHOT;
 	}
 	if (c->state != FAITHD_XL_SYN)
 		return TC_ACT_SHOT;
@@ -487,7 +597,7 @@ static __noinline int syn_step(const struct faithd_xl_key *key, struct faithd_xl
 	ack += f->ack_delta;	/* into the client's numbers */
 	if (has_ack && !syn && !rst && ack != c->nxt)
 		return TCX_NEXT;
-	if (!has_ack || ack != c->nxt)
+	if (!has_ack || ack != c->nxt || (!syn && !rst) || !syn_leave(f))
 		return TC_ACT_SHOT;
 	if (rst) {
 		syn_forget(key, f, c, FAITHD_XL_END_REFUSED);
@@ -495,8 +605,6 @@ static __noinline int syn_step(const struct faithd_xl_key *key, struct faithd_xl
 			st->refused++;
 		return 0;
 	}
-	if (!syn)
-		return TC_ACT_SHOT;
 	/* Window scaling only if both offered it (RFC 7323). */
 	ws = syn_wscale(t, hlen);
 	if ((c->flags & FAITHD_XL_WSCALE) && ws >= 0) {
@@ -506,17 +614,30 @@ static __noinline int syn_step(const struct faithd_xl_key *key, struct faithd_xl
 	f->seq_end = f->nxt = seq + 1;
 	f->ack_last = ack;
 	f->wnd_end = ack + window;		/* a SYN's window is not scaled */
-	c->wnd_end = seq + 1 + c->wnd_end;
+	c->wnd_end = seq + 1 + c->wnd_end;	/* once: syn_leave() */
 	c->ack_last = seq;			/* nothing of the server's ACKed yet */
 	f->last_ns = c->last_ns = bpf_ktime_get_ns();
 	c->state = FAITHD_XL_ACTIVE;
-	f->state = FAITHD_XL_ACTIVE;
 	if (st)
 		st->established++;
 	return 0;
 }
 
-/* Forget a connection that was ending, for the client's new SYN on its
+/*
+ * Is the connection of the client's entry c (p: the server's) over for a
+ * new SYN of the client's at seq?  As a TIME-WAIT takes one (RFC 9293
+ * 3.10.7.4): both FINs came, the client's acknowledged, and the SYN is
+ * past it.  Else the SYN goes on to the server, which answers with an ACK
+ * of the connection (RFC 5961 4): a forged SYN ends nothing.
+ */
+static __always_inline int syn_over(const struct faithd_xl_flow *c,
+				    const struct faithd_xl_flow *p, __u32 seq)
+{
+	return (c->flags & p->flags & FAITHD_XL_SEEN_FIN) && p->ack_last == c->fin_end &&
+	       xl_after(seq, c->fin_end);
+}
+
+/* Forget a connection that was over, for the client's new SYN on its
  * ports: dropped, the SYN comes again and finds none. */
 static __noinline int syn_reopen(const struct faithd_xl_key *key, struct faithd_xl_flow *f,
 				 const struct faithd_xl_flow *p)
@@ -525,10 +646,19 @@ static __noinline int syn_reopen(const struct faithd_xl_key *key, struct faithd_
 	return TC_ACT_SHOT;
 }
 
+/* Has f's FIN come at the end of its data, and been acknowledged exactly
+ * by p's sender? */
+static __always_inline int fin_done(const struct faithd_xl_flow *f, const struct faithd_xl_flow *p)
+{
+	return (f->flags & FAITHD_XL_FIN_ORDER) && p->ack_last == f->fin_end &&
+	       !xl_after(f->seq_end + 1, f->fin_end);
+}
+
 /*
  * ACTIVE, opened for a SYN: is the connection over?  A reset that counted
- * (note_end), or both FINs acknowledged: the program forgets it (a last
- * ACK lost: the FIN sent again finds the router's stack, which resets).
+ * (note_end), or both FINs acknowledged exactly (as faithd's hand-off
+ * checks): the program forgets it (a last ACK lost: the FIN sent again
+ * finds the router's stack, which resets).
  */
 static __noinline int syn_maybe_end(const struct faithd_xl_key *key, struct faithd_xl_flow *f,
 				    const struct faithd_xl_flow *p)
@@ -543,8 +673,7 @@ static __noinline int syn_maybe_end(const struct faithd_xl_key *key, struct fait
 			st->reset++;
 		return 1;
 	}
-	if (!(f->flags & p->flags & FAITHD_XL_SEEN_FIN) || xl_after(f->fin_end, p->ack_last) ||
-	    xl_after(p->fin_end, f->ack_last))
+	if (!fin_done(f, p) || !fin_done(p, f))
 		return 0;
 	syn_forget(key, f, p, FAITHD_XL_END_CLOSED);
 	st = syn_stats();

@@ -507,6 +507,11 @@ static int setup(struct faithd_ctx *ctx)
 		if (err)
 			return err;
 	}
+	if (xlate_syn_services(ctx->xlate, o)) {
+		log_err("--translate-after syn: telling the program faithd's sockets: %s",
+			strerror(errno));
+		return -EPERM;
+	}
 	return 0;
 }
 

@@ -73,6 +73,8 @@ int xlate_syn_rules(struct faithd_xlate *xl, const struct faithd_conf *conf);
 unsigned int xlate_syn_sweep(struct faithd_xlate *xl, bool all);
 /* Take no more SYNs (faithd is stopping). */
 void xlate_syn_stop(struct faithd_xlate *xl);
+/* Once the services' sockets are registered: which they are (0, -errno). */
+int xlate_syn_services(struct faithd_xlate *xl, const struct faithd_opts *o);
 /* The ring of connections the program ended (-1: none), and logging them. */
 int xlate_syn_events_fd(const struct faithd_xlate *xl);
 void xlate_syn_events(struct faithd_xlate *xl);

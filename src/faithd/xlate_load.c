@@ -35,6 +35,7 @@ static int reuse_faith_maps(struct faithd_xlate_bpf *skel, const struct xlate_fa
 	struct { struct bpf_map *map; const char *pin; } pinned[] = {
 		{ skel->maps.control, FAITH_PIN_CONTROL },
 		{ skel->maps.relays, FAITH_PIN_RELAYS },
+		{ skel->maps.ifaces, FAITH_PIN_IFACES },
 	};
 	char path[PATH_MAX];
 	int err = bpf_map__reuse_fd(skel->maps.prefixes, faith->prefixes_fd);

@@ -103,6 +103,11 @@ struct faithd_xl_flow {
 				 * when the SYN came */
 	__u64 bytes;		/* ACTIVE: new payload bytes sent on (not again) */
 	__u64 last_ns;		/* ACTIVE: the last segment */
+	/* FROM_SYN: the largest MSS the other peer may be told (its SYN or
+	 * SYN-ACK's option lowered to it): what fits the router's link on the
+	 * way back once translated; 0: as it is. */
+	__u16 mss_max;
+	__u8 pad2[6];
 };
 
 /*

@@ -83,6 +83,13 @@ static void rst_header(struct tcphdr *th, uint16_t sport, uint16_t dport, uint32
 	}
 }
 
+/* The sender of f's next sequence number, in its numbers: after its FIN,
+ * if it sent one (a reset below it would be dropped). */
+static uint32_t next_seq(const struct faithd_xl_flow *f)
+{
+	return f->flags & FAITHD_XL_SEEN_FIN ? f->fin_end : f->nxt;
+}
+
 /* To the server: what the client's entry c would send it. */
 static void rst_server(const struct faithd_xlate *xl, const struct faithd_xl_flow *c)
 {
@@ -102,7 +109,7 @@ static void rst_server(const struct faithd_xlate *xl, const struct faithd_xl_flo
 	pkt.ip.protocol = IPPROTO_TCP;
 	pkt.ip.saddr = c->saddr[3];
 	pkt.ip.daddr = c->daddr[3];
-	rst_header(&pkt.th, c->sport, c->dport, c->nxt + c->seq_delta, 0);
+	rst_header(&pkt.th, c->sport, c->dport, next_seq(c) + c->seq_delta, 0);
 	sum = sum16(&pkt.ip.saddr, 8, IPPROTO_TCP + sizeof(pkt.th));
 	pkt.th.check = fold(sum16(&pkt.th, sizeof(pkt.th), sum));
 	sendto(xl->raw4, &pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to));
@@ -131,7 +138,7 @@ static void rst_client(const struct faithd_xlate *xl, const struct faithd_xl_flo
 	if (c->state == FAITHD_XL_SYN)
 		rst_header(&pkt.th, s->sport, s->dport, 0, c->nxt);
 	else
-		rst_header(&pkt.th, s->sport, s->dport, s->nxt, 0);
+		rst_header(&pkt.th, s->sport, s->dport, next_seq(s), 0);
 	sum = sum16(&pkt.ip6.ip6_src, 32, IPPROTO_TCP + sizeof(pkt.th));
 	pkt.th.check = fold(sum16(&pkt.th, sizeof(pkt.th), sum));
 	sendto(xl->raw6, &pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to));

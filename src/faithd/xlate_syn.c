@@ -68,7 +68,7 @@ int xlate_syn_rules(struct faithd_xlate *xl, const struct faithd_conf *conf)
 		log_warn("--translate-after syn: %s has %zu rules, the program takes %d: "
 			 "faithd's sockets take every connection", conf->path, conf->n,
 			 FAITHD_XL_MAX_RULES);
-		bss->syn_on = 0;
+		bss->syn_take = 0;
 		return -E2BIG;
 	}
 	fd = bpf_map__fd(xl->skel->maps.xl_rules);
@@ -84,7 +84,8 @@ int xlate_syn_rules(struct faithd_xlate *xl, const struct faithd_conf *conf)
 	bss->syn_nrules[half] = conf ? (__u32)conf->n : 0;
 	bss->syn_no_conf = !conf;
 	__atomic_store_n(&bss->syn_half, half, __ATOMIC_RELEASE);
-	bss->syn_on = 1;
+	bss->syn_active = 1;
+	bss->syn_take = 1;
 	return 0;
 }
 
@@ -114,7 +115,13 @@ static int fill_classes(struct faithd_xlate *xl)
  * a faithd started again goes on where the last one left off, and the
  * servers' TIME-WAITs of its connections take the new ones.  0 or -1.
  */
-static bool read_key(__u32 *key)
+/* The keys: the ISN's, then the timestamps' (2 x 128 bits). */
+struct syn_keys {
+	__u64 isn[2];
+	__u64 ts[2];
+};
+
+static bool read_key(struct syn_keys *key)
 {
 	int fd = open(FAITHD_SYN_KEY, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	ssize_t n;
@@ -126,7 +133,7 @@ static bool read_key(__u32 *key)
 	return n == sizeof(*key);
 }
 
-static int syn_key(__u32 *key)
+static int syn_key(struct syn_keys *key)
 {
 	int fd;
 
@@ -278,15 +285,9 @@ void xlate_syn_events(struct faithd_xlate *xl)
 int xlate_syn_start(struct faithd_xlate *xl, const struct faithd_opts *o,
 		    const struct faithd_conf *conf, char *why, size_t len)
 {
-	int ports = bpf_map__fd(xl->skel->maps.xl_ports), err;
-	__u8 one = 1;
+	struct syn_keys keys;
+	int err;
 
-	for (unsigned int i = 0; i < o->nservices; i++) {
-		__u32 port = o->services[i].port;
-
-		if (bpf_map_update_elem(ports, &port, &one, BPF_ANY))
-			goto fail;
-	}
 	if (fill_classes(xl))
 		goto fail;
 	if (pick_ports(xl, why, len))
@@ -295,8 +296,10 @@ int xlate_syn_start(struct faithd_xlate *xl, const struct faithd_opts *o,
 		log_info("translate: this router does not forward IPv4 "
 			 "(net.ipv4.conf.all.forwarding 0): the program finds no way to the "
 			 "servers, and leaves the connections to the sockets");
-	if (syn_key(&xl->skel->bss->syn_secret))
+	if (syn_key(&keys))
 		goto fail;
+	memcpy(xl->skel->bss->syn_isn_key, keys.isn, sizeof(keys.isn));
+	memcpy(xl->skel->bss->syn_ts_key, keys.ts, sizeof(keys.ts));
 	xl->events = ring_buffer__new(bpf_map__fd(xl->skel->maps.xl_events), on_event, NULL, NULL);
 	if (!xl->events)
 		goto fail;
@@ -312,7 +315,7 @@ int xlate_syn_start(struct faithd_xlate *xl, const struct faithd_opts *o,
 	err = xlate_syn_rules(xl, conf);	/* and on */
 	if (err && err != -E2BIG) {
 		xl->syn = false;
-		xl->skel->bss->syn_on = 0;
+		xl->skel->bss->syn_take = 0;
 		errno = -err;
 		goto fail;
 	}
@@ -332,87 +335,170 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/*
- * Has the connection of f (the client's entry) been quiet too long?  Its
- * other entry into p.  Once both FINs were seen, a few seconds of quiet
- * will do: its last ACK was lost (else the program would have forgotten
- * it), and the peers are done with it.
- */
-static bool expired(const struct faithd_xlate *xl, int fd, const struct faithd_xl_flow *f,
-		    struct faithd_xl_flow *p, uint64_t now)
+/* How long the quieter of the two entries has been quiet (signed: the
+ * program may have moved one on since now was read). */
+static int64_t quiet_ns(const struct faithd_xl_flow *c, const struct faithd_xl_flow *s,
+			uint64_t now)
 {
-	uint64_t limit = f->state == FAITHD_XL_SYN ? xl->syn_connect_ms : xl->syn_idle_ms;
-	/* Signed: the program may have moved an entry on since now was read. */
-	int64_t quiet = (int64_t)(now - f->last_ns);
+	int64_t qc = (int64_t)(now - c->last_ns), qs = (int64_t)(now - s->last_ns);
 
-	if (quiet < (int64_t)SYN_LINGER_MS * 1000000)
+	return qc < qs ? qc : qs;
+}
+
+/*
+ * Why faithd forgets the program's connection of c (the client's entry)
+ * and s (the server's, zeroed if gone), or NULL.  Segments the program
+ * cannot translate end it at once, as they end a handed-off one; a
+ * connection whose both FINs came in order and one was acknowledged, after
+ * SYN_LINGER_MS of quiet (its last ACK was lost, or the program would
+ * have forgotten it); else the connect and idle timeouts.
+ */
+static const char *why_forget(const struct faithd_xlate *xl, const struct faithd_xl_flow *c,
+			      const struct faithd_xl_flow *s, uint64_t now, bool all)
+{
+	int64_t quiet = quiet_ns(c, s, now);
+	uint64_t limit_ms = xl->syn_idle_ms;
+
+	if (all)
+		return "shutting down";
+	if ((c->flags | s->flags) & FAITHD_XL_STRAY)
+		return "segments the translation cannot carry (IP options, fragments, IPv6 "
+		       "extension headers)";
+	if (c->state == FAITHD_XL_SYN)
+		return quiet >= (int64_t)(xl->syn_connect_ms * 1000000) ?
+		       "upstream connect timed out" : NULL;
+	if ((c->flags & s->flags & FAITHD_XL_FIN_ORDER) &&
+	    (s->ack_last == c->fin_end || c->ack_last == s->fin_end)) {
+		if (quiet >= (int64_t)SYN_LINGER_MS * 1000000)
+			return "closed";
+	}
+	if (limit_ms && quiet >= (int64_t)(limit_ms * 1000000))
+		return "idle timeout";
+	return NULL;
+}
+
+/* Forget the connection of the client's entry c (key ckey; s: the
+ * server's), as the snapshot saw it: not if the program has opened a new
+ * one on its ports since.  Resets both peers and logs it. */
+static bool forget(struct faithd_xlate *xl, const struct faithd_xl_key *ckey,
+		   const struct faithd_xl_flow *c, const struct faithd_xl_flow *s, const char *how,
+		   uint64_t now)
+{
+	struct faithd_xl_flow cur;
+
+	if (bpf_map_lookup_elem(xl->flows_fd, ckey, &cur) || cur.tsval_ns != c->tsval_ns)
 		return false;
-	if (bpf_map_lookup_elem(fd, &f->peer, p))
-		memset(p, 0, sizeof(*p));
-	else if ((int64_t)(now - p->last_ns) < quiet)
-		quiet = (int64_t)(now - p->last_ns);
-	if (f->flags & p->flags & FAITHD_XL_SEEN_FIN)
-		limit = SYN_LINGER_MS;
-	return limit && quiet >= (int64_t)(limit * 1000000ull);
+	bpf_map_delete_elem(xl->flows_fd, &c->peer);
+	bpf_map_delete_elem(xl->flows_fd, ckey);
+	xlate_rst_both(xl, c, s);
+	log_end(c, s, how, c->tsval_ns, now);
+	return true;
+}
+
+/*
+ * One entry of the snapshot: the client's of a connection (its server's
+ * looked up), or a server's with a stray segment (its client's looked up)
+ * or alone (forgotten after SYN_LINGER_MS: the program deleted its
+ * client's, or the sweep did, between two deletes).  Whether a connection
+ * is left, and counts one still waiting for its SYN-ACK in *pending.
+ */
+static bool sweep_one(struct faithd_xlate *xl, const struct faithd_xl_key *key,
+		      const struct faithd_xl_flow *f, uint64_t now, bool all, unsigned int *pending)
+{
+	struct faithd_xl_flow c, s;
+	struct faithd_xl_key ckey;
+	const char *how;
+
+	if (!(f->flags & FAITHD_XL_FROM_SYN))
+		return false;
+	if (f->out_v4) {
+		/* Quick: a busy connection needs no look at its server's. */
+		if (!all && !(f->flags & FAITHD_XL_STRAY) &&
+		    (int64_t)(now - f->last_ns) < (int64_t)SYN_LINGER_MS * 1000000) {
+			*pending += f->state == FAITHD_XL_SYN;
+			return true;
+		}
+		c = *f;
+		ckey = *key;
+		if (bpf_map_lookup_elem(xl->flows_fd, &f->peer, &s))
+			memset(&s, 0, sizeof(s));
+	} else {
+		if (!(f->flags & FAITHD_XL_STRAY) &&
+		    !bpf_map_lookup_elem(xl->flows_fd, &f->peer, &c))
+			return false;	/* its client's entry speaks for it */
+		if (bpf_map_lookup_elem(xl->flows_fd, &f->peer, &c)) {
+			if (all || (int64_t)(now - f->last_ns) >= (int64_t)SYN_LINGER_MS * 1000000)
+				bpf_map_delete_elem(xl->flows_fd, key);
+			return false;
+		}
+		s = *f;
+		ckey = f->peer;
+	}
+	how = why_forget(xl, &c, &s, now, all);
+	if (how && forget(xl, &ckey, &c, &s, how, now)) {
+		xl->syn_expired++;
+		return false;
+	}
+	*pending += c.state == FAITHD_XL_SYN;
+	return f->out_v4;
 }
 
 unsigned int xlate_syn_sweep(struct faithd_xlate *xl, bool all)
 {
-	static struct faithd_xl_key keys[SWEEP_BATCH], gone[SWEEP_BATCH];
+	static struct faithd_xl_key keys[SWEEP_BATCH];
 	static struct faithd_xl_flow vals[SWEEP_BATCH];
 	__u32 batch = 0, count;
-	unsigned int ngone = 0, total = 0, left = 0;
-	uint64_t now;
+	unsigned int left = 0, pending = 0;
 	bool first = true, more = true;
-	int fd, err;
+	int err;
 
 	if (!xl || !xl->syn)
 		return 0;
-	fd = xl->flows_fd;
 	while (more) {
 		count = SWEEP_BATCH;
-		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
-					   NULL);
+		err = bpf_map_lookup_batch(xl->flows_fd, first ? NULL : &batch, &batch, keys, vals,
+					   &count, NULL);
 		more = !err;
 		if (err && errno != ENOENT)
-			break;
+			return left + 1;	/* try again next time */
 		first = false;
-		ngone = 0;
-		now = mono_ns();
-		for (__u32 i = 0; i < count; i++) {
-			const struct faithd_xl_flow *f = &vals[i];
-			struct faithd_xl_flow p;
+		uint64_t now = mono_ns();
 
-			if (!(f->flags & FAITHD_XL_FROM_SYN) || !f->out_v4)
-				continue;
-			if (!expired(xl, fd, f, &p, now)) {
-				if (!all) {
-					left++;
-					continue;
-				}
-				if (bpf_map_lookup_elem(fd, &f->peer, &p))
-					memset(&p, 0, sizeof(p));
-			}
-			gone[ngone++] = keys[i];
-			bpf_map_delete_elem(fd, &f->peer);
-			xlate_rst_both(xl, f, &p);
-			log_end(f, &p, all ? "shutting down" : f->state == FAITHD_XL_SYN ?
-				"upstream connect timed out" :
-				f->flags & p.flags & FAITHD_XL_SEEN_FIN ? "closed" : "idle timeout",
-				f->tsval_ns, now);
-		}
-		for (unsigned int i = 0; i < ngone; i++)
-			bpf_map_delete_elem(fd, &gone[i]);
-		total += ngone;
+		for (__u32 i = 0; i < count; i++)
+			left += sweep_one(xl, &keys[i], &vals[i], now, all, &pending);
 	}
-	xl->syn_expired += total;
+	/* The program counts them in and out; this puts right what a race
+	 * with it (a SYN-ACK as faithd forgets the connection) puts wrong. */
+	xl->skel->bss->syn_pending = pending;
 	return left;
 }
 
 void xlate_syn_stop(struct faithd_xlate *xl)
 {
 	if (xl && xl->syn)
-		xl->skel->bss->syn_on = 0;
+		xl->skel->bss->syn_take = 0;
+}
+
+int xlate_syn_services(struct faithd_xlate *xl, const struct faithd_opts *o)
+{
+	int fd;
+
+	if (!xl || !xl->syn)
+		return 0;
+	fd = bpf_map__fd(xl->skel->maps.xl_ports);
+	for (unsigned int i = 0; i < o->nservices; i++) {
+		struct sockaddr_in6 sa;
+		socklen_t len = sizeof(sa);
+		__u32 port = o->services[i].port;
+		__u16 local;
+
+		if (getsockname(o->services[i].fd[0], (struct sockaddr *)&sa, &len) < 0)
+			return -errno;
+		local = ntohs(sa.sin6_port);
+		if (bpf_map_update_elem(fd, &port, &local, BPF_ANY))
+			return -errno;
+	}
+	return 0;
 }
 
 void xlate_syn_summary(const struct faithd_xlate *xl)

@@ -149,7 +149,7 @@ stop_pid "$RELAY_PID"
 R sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
 start_faithd -f "$TMP/faithd.conf" -w 1 --translate-after syn all
 check "no free port range: faithd says how to reserve one, and hands off as before" \
-	grep -q "warning: --translate-after syn: the router's own connections may take any port (net.ipv4.ip_local_port_range 1024.65535): reserve some for faithd, e.g. sysctl -w net.ipv4.ip_local_reserved_ports=32768-65535; until then connections are handed off after 1048576 bytes" "$FAITHD_LOG"
+	grep -q "warning: --translate-after syn: the router's own connections may take any port (net.ipv4.ip_local_port_range 1024.65535): reserve some for faithd, e.g. sysctl -w net.ipv4.ip_local_reserved_ports=32768-65535; connections are handed off after 1048576 bytes" "$FAITHD_LOG"
 check "... and relays through the sockets: byte-exact" \
 	C "$BYTES" send 64:ff9b::c000:202 7001 1000 1000 --timeout 5
 check "... logged by the worker" worker_said "192\.0\.2\.2:7001: closed; 1024 bytes"
