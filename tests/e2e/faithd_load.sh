@@ -155,7 +155,18 @@ allowed_cpus() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status"
 cpus=($(taskset -c -p $$ | sed 's/.*: //' | tr ',' '\n' |
 	awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) print c }'))
 if [ "$SYN" ]; then
-	echo "skip - CPU affinity: with --translate-after syn no worker relays"
+	# No worker relays: the program does, on the CPU the packets come in on.
+	start_faithd -f "$TMP/faithd.conf" -w 2 --cpu-affinity auto all
+	for i in $(seq 10); do
+		C "$BYTES" send 64:ff9b::c000:202 7001 100 100 >/dev/null || break
+	done
+	for _ in $(seq 20); do
+		[ "$(grep -c "^faithd\[$FAITHD_PID\]: .* -> 192.0.2.2:7001: closed; 124 bytes" "$FAITHD_LOG")" -ge 10 ] && break
+		sleep 0.1
+	done
+	check "--cpu-affinity auto with --translate-after syn: 10 connections, carried by the program (logged by the master)" \
+		test "$(grep -c "^faithd\[$FAITHD_PID\]: .* -> 192.0.2.2:7001: closed; 124 bytes" "$FAITHD_LOG")" = 10
+	stop_faithd
 elif [ "${#cpus[@]}" -lt 2 ]; then
 	echo "skip - CPU affinity: needs 2 CPUs, this test may use ${#cpus[@]}"
 else
