@@ -113,9 +113,10 @@ peer_start_faith_splice() {
 	faith_start faith_splice --datapath splice --cpu-affinity auto ${FAITHD_ARGS:-}
 }
 # shellcheck disable=SC2086
-# (topo.sh reserves the router's ports 32768-65535 for it.)
-peer_start_faith_syn() {
-	faith_start faith_syn --translate-after syn --cpu-affinity auto ${FAITHD_ARGS:-}
+# The hand-off of an established connection (after 1 MiB) instead of the
+# default, translation from the SYN.
+peer_start_faith_handoff() {
+	faith_start faith_handoff --translate-after 1048576 --cpu-affinity auto ${FAITHD_ARGS:-}
 }
 # shellcheck disable=SC2086
 peer_start_faith_translate() {

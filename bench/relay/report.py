@@ -17,11 +17,11 @@ import statistics
 LABEL = {
     "direct": "direct (routed IPv6, no relay)",
     "direct_attached": "direct, faith attached (not captured)",
-    "faith": "faith (faithd, default: auto = translate, --cpu-affinity auto)",
+    "faith": "faith (faithd, default: translate from the SYN, --cpu-affinity auto)",
     "faith_splice": "faith (faithd --datapath splice)",
     "faith_sockmap": "faith (faithd --datapath sockmap)",
     "faith_translate": "faith (faithd --datapath translate)",
-    "faith_syn": "faith (faithd --translate-after syn)",
+    "faith_handoff": "faith (faithd --translate-after 1048576: the hand-off)",
     "haproxy": "haproxy 2.6 (TCP, splice, 2 threads)",
     "tproxy": "nftables TPROXY + haproxy",
     "nginx": "nginx stream (2 workers)",
@@ -31,13 +31,13 @@ LABEL = {
 SHORT = {
     "direct": "direct", "direct_attached": "direct+faith", "faith": "faith",
     "faith_splice": "faith-splice", "faith_sockmap": "faith-sockmap",
-    "faith_translate": "faith-translate", "faith_syn": "faith-syn",
+    "faith_translate": "faith-translate", "faith_handoff": "faith-handoff",
     "haproxy": "haproxy",
     "tproxy": "TPROXY+haproxy", "nginx": "nginx", "socat": "socat",
     "6tunnel": "6tunnel",
 }
 PEERS = ["haproxy", "tproxy", "nginx", "socat", "6tunnel"]
-FAITHS = ["faith", "faith_splice", "faith_sockmap", "faith_translate", "faith_syn"]
+FAITHS = ["faith", "faith_splice", "faith_sockmap", "faith_translate", "faith_handoff"]
 TPUT = [("up1", "1 stream, client to server"),
         ("down1", "1 stream, server to client"),
         ("up4", "4 streams, client to server"),

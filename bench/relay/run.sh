@@ -66,9 +66,9 @@ if "$TOP/faithd" --help 2>&1 | grep -q "'auto' (the default"; then
 elif "$TOP/faithd" --help 2>&1 | grep -q translate; then
 	ALL_CASES="$ALL_CASES faith_translate"
 fi
-# Translated from the SYN, once faithd can.
-if "$TOP/faithd" --help 2>&1 | grep -q "BYTES|syn"; then
-	ALL_CASES="$ALL_CASES faith_syn"
+# A faithd that translates from the SYN by default: its hand-off beside it.
+if "$TOP/faithd" --help 2>&1 | grep -q "'syn' (the"; then
+	ALL_CASES="$ALL_CASES faith_handoff"
 fi
 CASES=${CASES:-$ALL_CASES}
 
