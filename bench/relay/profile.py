@@ -15,7 +15,7 @@ import subprocess
 TESTS = {"conn": "wrk, one request per connection",
          "up1": "iperf3, 1 stream, client to server"}
 CASES = {"direct": "direct (routed IPv6, no relay)",
-         "faith": "faith (faithd, default: translate)",
+         "faith": "faith (faithd, default: translate from the SYN)",
          "haproxy": "haproxy 2.6 (TCP, splice)"}
 RELAY = {"faith": "faithd", "haproxy": "haproxy"}
 # The kernel's idle loop: swapper's samples in these are the CPU idle;

@@ -512,16 +512,13 @@ void xlate_syn_summary(const struct faithd_xlate *xl)
 	per = calloc((size_t)ncpu, sizeof(*per));
 	if (!per)
 		return;
+	/* Every field a __u64 count: summed as an array. */
 	if (!bpf_map_lookup_elem(bpf_map__fd(xl->skel->maps.xl_syn_stats), &zero, per)) {
-		for (int i = 0; i < ncpu; i++) {
-			sum.opened += per[i].opened;
-			sum.established += per[i].established;
-			sum.refused += per[i].refused;
-			sum.closed += per[i].closed;
-			sum.reset += per[i].reset;
-			sum.to_faithd += per[i].to_faithd;
-			sum.no_port += per[i].no_port;
-		}
+		__u64 *total = (__u64 *)&sum;
+
+		for (int i = 0; i < ncpu; i++)
+			for (size_t k = 0; k < sizeof(sum) / sizeof(__u64); k++)
+				total[k] += ((const __u64 *)&per[i])[k];
 	}
 	free(per);
 	log_info("translated from the SYN: %llu opened, %llu established, %llu refused by the "

@@ -36,15 +36,6 @@ cat >"$TMP/faithd.conf" <<CONF
 CONF
 chmod 755 "$TMP"
 
-# The id of this faithd's `flows` map, and how many entries it holds.
-flows_map() {
-	local f
-	for f in /proc/"$FAITHD_PID"/fdinfo/*; do
-		grep -qP '^map_type:\t1$' "$f" 2>/dev/null && grep -qP '^key_size:\t40$' "$f" &&
-			{ awk '/^map_id:/ { print $2 }' "$f"; return; }
-	done
-}
-flows_count() { bpftool map dump id "$(flows_map)" -j | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
 # Lines of the master (the program's connections), of the worker.
 master_said() { wait_for "$FAITHD_LOG" "^faithd\[$FAITHD_PID\]: info: .*$1" "${2:-50}"; }
 worker_said() { wait_for "$FAITHD_LOG" "^faithd\[$(faithd_workers | head -1)\]: info: .*$1" "${2:-50}"; }

@@ -81,15 +81,6 @@ check "workers run as nobody, datapath translate (--datapath auto)" \
 check "... the worker holds CAP_NET_ADMIN alone (for TCP_REPAIR)" \
 	grep -q "^CapEff:[[:space:]]*0000000000001000$" "/proc/$(faithd_workers | head -1)/status"
 
-# The id of faithd's `flows` map: the hash map with 40-byte keys among the
-# descriptors of faithd's master (this faithd's, whatever else runs).
-flows_map() {
-	local f
-	for f in /proc/"$FAITHD_PID"/fdinfo/*; do
-		grep -qP '^map_type:\t1$' "$f" 2>/dev/null && grep -qP '^key_size:\t40$' "$f" &&
-			{ awk '/^map_id:/ { print $2 }' "$f"; return; }
-	done
-}
 # The ids of this faithd master's BPF programs, and of its map named NAME
 # (other faithds may run on this machine: never look by name alone).
 faithd_progs() { cat /proc/"$FAITHD_PID"/fdinfo/* 2>/dev/null | awk '/^prog_id:/ { print $2 }' | sort -u; }
@@ -100,7 +91,6 @@ faithd_map_named() {
 	done
 }
 nconns_0() { bpftool map dump id "$(faithd_map_named faithd_x.bss)" | grep -q '"nconns": 0'; }
-flows_count() { bpftool map dump id "$(flows_map)" -j | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
 handoffs() { grep -c "handed off after" "$FAITHD_LOG"; }
 strays() { grep -c "7020: segments the translation cannot carry" "$FAITHD_LOG"; }
 # goes_on PID OUT WHAT TO_SERVER TO_CLIENT: the P client PID (its output

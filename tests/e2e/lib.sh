@@ -279,3 +279,14 @@ faith_up() {
 fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 # faithd's worker processes.
 faithd_workers() { pgrep -P "$FAITHD_PID"; }
+# The id of faithd's `flows` map (--datapath translate): the hash map with
+# 40-byte keys among the descriptors of faithd's master (this faithd's,
+# whatever else runs); and how many entries it holds.
+flows_map() {
+	local f
+	for f in /proc/"$FAITHD_PID"/fdinfo/*; do
+		grep -qP '^map_type:\t1$' "$f" 2>/dev/null && grep -qP '^key_size:\t40$' "$f" &&
+			{ awk '/^map_id:/ { print $2 }' "$f"; return; }
+	done
+}
+flows_count() { bpftool map dump id "$(flows_map)" -j | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
