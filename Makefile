@@ -186,6 +186,9 @@ check-valgrind: all $(TEST_BINS)
 	FAITHD_ARGS="--datapath auto --translate-after 65536" \
 	FAITHD_WRAP="valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
 		tests/run.sh tests/e2e/faithd.sh
+	ROUTER_FORWARDS_V4=1 FAITHD_ARGS="--translate-after syn" \
+	FAITHD_WRAP="valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
+		tests/run.sh tests/e2e/faithd.sh
 
 # The README's main job: namespaces, faith, faithd, an IPv6-only curl.
 demo:
