@@ -416,7 +416,7 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 		return TCX_NEXT;
 	/* Half-open connections take at most a part of the map: a flood of
 	 * SYNs from forged sources leaves room for the rest. */
-	if (syn_pending >= SYN_PENDING_MAX)
+	if ((__s32)syn_pending >= SYN_PENDING_MAX)	/* a recount can leave it below 0 */
 		goto to_faithd;
 	th = (struct tcphdr *)sc->t.w;
 	if (!syn_served(key->dport) || !syn_permitted(key->saddr, key->daddr, &bind))
@@ -532,13 +532,19 @@ static __always_inline void syn_report(const struct faithd_xl_flow *f,
 }
 
 /* Forget both entries of a connection opened for a SYN (f, key: one of
- * them; p: the other), saying how it ended. */
-static __always_inline void syn_forget(const struct faithd_xl_key *key, struct faithd_xl_flow *f,
-				       const struct faithd_xl_flow *p, __u32 how)
+ * them; p: the other), saying how it ended; 0 if another CPU did. */
+static __always_inline int syn_forget(const struct faithd_xl_key *key, struct faithd_xl_flow *f,
+				       struct faithd_xl_flow *p, __u32 how)
 {
+	struct faithd_xl_flow *c = f->out_v4 ? f : p;
+
+	/* Once: two CPUs may end it at the same moment. */
+	if (__sync_fetch_and_or(&c->flags, FAITHD_XL_ENDED) & FAITHD_XL_ENDED)
+		return 0;
 	syn_report(f, p, how);
 	bpf_map_delete_elem(&flows, &f->peer);
 	bpf_map_delete_elem(&flows, key);
+	return 1;
 }
 
 /*
@@ -578,6 +584,8 @@ static __noinline int syn_step(const struct faithd_xl_key *key, struct faithd_xl
 	if (f->out_v4) {	/* the client's; c is the server's */
 		if (rst && seq == f->nxt && syn_leave(c)) {
 			syn_forget(key, f, c, FAITHD_XL_END_RESET_CLIENT);
+			if (st)
+				st->reset++;
 			return 0;
 		}
 		/* The SYN again, as it was (not a forged one moving it). */
@@ -634,23 +642,24 @@ static __always_inline int syn_over(const struct faithd_xl_flow *c,
 				    const struct faithd_xl_flow *p, __u32 seq)
 {
 	return (c->flags & p->flags & FAITHD_XL_SEEN_FIN) && p->ack_last == c->fin_end &&
-	       xl_after(seq, c->fin_end);
+	       c->ack_last == p->fin_end && xl_after(seq, c->fin_end);
 }
 
 /* Forget a connection that was over, for the client's new SYN on its
  * ports: dropped, the SYN comes again and finds none. */
 static __noinline int syn_reopen(const struct faithd_xl_key *key, struct faithd_xl_flow *f,
-				 const struct faithd_xl_flow *p)
+				 struct faithd_xl_flow *p)
 {
 	syn_forget(key, f, p, FAITHD_XL_END_CLOSED);
 	return TC_ACT_SHOT;
 }
 
-/* Has f's FIN come at the end of its data, and been acknowledged exactly
- * by p's sender? */
+/* Has f's FIN been acknowledged exactly by p's sender, with no data past
+ * it?  (A cumulative ACK of it says every byte before came too, also of a
+ * FIN that came ahead of a loss.) */
 static __always_inline int fin_done(const struct faithd_xl_flow *f, const struct faithd_xl_flow *p)
 {
-	return (f->flags & FAITHD_XL_FIN_ORDER) && p->ack_last == f->fin_end &&
+	return (f->flags & FAITHD_XL_SEEN_FIN) && p->ack_last == f->fin_end &&
 	       !xl_after(f->seq_end + 1, f->fin_end);
 }
 
@@ -661,21 +670,21 @@ static __always_inline int fin_done(const struct faithd_xl_flow *f, const struct
  * finds the router's stack, which resets).
  */
 static __noinline int syn_maybe_end(const struct faithd_xl_key *key, struct faithd_xl_flow *f,
-				    const struct faithd_xl_flow *p)
+				    struct faithd_xl_flow *p)
 {
 	struct faithd_xl_syn_stats *st;
 
 	if (f->flags & FAITHD_XL_SEEN_RST) {
-		syn_forget(key, f, p, f->out_v4 ? FAITHD_XL_END_RESET_CLIENT :
-						  FAITHD_XL_END_RESET_SERVER);
+		if (!syn_forget(key, f, p, f->out_v4 ? FAITHD_XL_END_RESET_CLIENT :
+						       FAITHD_XL_END_RESET_SERVER))
+			return 0;
 		st = syn_stats();
 		if (st)
 			st->reset++;
 		return 1;
 	}
-	if (!fin_done(f, p) || !fin_done(p, f))
+	if (!fin_done(f, p) || !fin_done(p, f) || !syn_forget(key, f, p, FAITHD_XL_END_CLOSED))
 		return 0;
-	syn_forget(key, f, p, FAITHD_XL_END_CLOSED);
 	st = syn_stats();
 	if (st)
 		st->closed++;

@@ -54,7 +54,9 @@ enum faithd_xl_state {
 					 * the program ends it, faithd sweeps
 					 * what stays idle */
 #define FAITHD_XL_WSCALE	0x80	/* SYN state: the SYN offered window
-					 * scaling (its shift in win_in_shift) */
+					 * scaling (its shift in syn_wscale) */
+#define FAITHD_XL_ENDED		0x100	/* FROM_SYN, the client's entry: the
+					 * program is forgetting it */
 
 struct faithd_xl_flow {
 	/* Written by faithd. */

@@ -349,7 +349,7 @@ static int64_t quiet_ns(const struct faithd_xl_flow *c, const struct faithd_xl_f
  * Why faithd forgets the program's connection of c (the client's entry)
  * and s (the server's, zeroed if gone), or NULL.  Segments the program
  * cannot translate end it at once, as they end a handed-off one; a
- * connection whose both FINs came in order and one was acknowledged, after
+ * connection whose both FINs came and one was acknowledged exactly, after
  * SYN_LINGER_MS of quiet (its last ACK was lost, or the program would
  * have forgotten it); else the connect and idle timeouts.
  */
@@ -367,7 +367,7 @@ static const char *why_forget(const struct faithd_xlate *xl, const struct faithd
 	if (c->state == FAITHD_XL_SYN)
 		return quiet >= (int64_t)(xl->syn_connect_ms * 1000000) ?
 		       "upstream connect timed out" : NULL;
-	if ((c->flags & s->flags & FAITHD_XL_FIN_ORDER) &&
+	if ((c->flags & s->flags & FAITHD_XL_SEEN_FIN) &&
 	    (s->ack_last == c->fin_end || c->ack_last == s->fin_end)) {
 		if (quiet >= (int64_t)SYN_LINGER_MS * 1000000)
 			return "closed";
