@@ -300,18 +300,25 @@ static __always_inline __u16 syn_claim(struct __sk_buff *skb, struct syn_scratch
 	return 0;
 }
 
-/* A SYN's window scale option (t: its TCP header, hlen bytes): its
- * shift, at most 14 (RFC 7323), or -1. */
+/* The window scale option found in t (o: its options): its shift, at
+ * most 14 (RFC 7323), or -1. */
+static __always_inline int opt_wscale(struct tcp_copy *t, const struct tcp_opts *o)
+{
+	__u32 ws;
+
+	if (!o->ws)
+		return -1;
+	ws = *byte_at(t, o->ws + 2);
+	return ws > 14 ? 14 : ws;
+}
+
+/* A SYN's window scale (t: its TCP header, hlen bytes), or -1. */
 static __always_inline int syn_wscale(struct tcp_copy *t, __u32 hlen)
 {
 	struct tcp_opts o = {};
-	__u32 ws;
 
 	find_opts(t, hlen, &o);
-	if (!o.ws)
-		return -1;
-	ws = *byte_at(t, o.ws + 2);
-	return ws > 14 ? 14 : ws;
+	return opt_wscale(t, &o);
 }
 
 /*
@@ -378,9 +385,7 @@ static __noinline int syn_clocks(struct faithd_xl_flow *c, struct faithd_xl_flow
 	c->seq_delta = isn - (c->nxt - 1);
 	s->ack_delta = -c->seq_delta;
 	find_opts(t, hlen, &o);
-	ws = o.ws ? *byte_at(t, o.ws + 2) : -1;
-	if (ws > 14)
-		ws = 14;
+	ws = opt_wscale(t, &o);
 	if (!o.ts)
 		return ws;
 	/* RFC 7323 5.4: a millisecond clock, offset by a hash of the addresses. */

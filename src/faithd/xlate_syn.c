@@ -423,14 +423,13 @@ static bool sweep_one(struct faithd_xlate *xl, const struct faithd_xl_key *key,
 		if (bpf_map_lookup_elem(xl->flows_fd, &f->peer, &s))
 			memset(&s, 0, sizeof(s));
 	} else {
-		if (!(f->flags & FAITHD_XL_STRAY) &&
-		    !bpf_map_lookup_elem(xl->flows_fd, &f->peer, &c))
-			return false;	/* its client's entry speaks for it */
 		if (bpf_map_lookup_elem(xl->flows_fd, &f->peer, &c)) {
 			if (all || (int64_t)(now - f->last_ns) >= (int64_t)SYN_LINGER_MS * 1000000)
 				bpf_map_delete_elem(xl->flows_fd, key);
 			return false;
 		}
+		if (!(f->flags & FAITHD_XL_STRAY))
+			return false;	/* its client's entry speaks for it */
 		s = *f;
 		ckey = f->peer;
 	}
