@@ -456,10 +456,11 @@ static __always_inline void note_end(struct faithd_xl_flow *f, const struct fait
 {
 	__u32 seq = bpf_ntohl(th->seq), end = seq + payload;
 
+	/* Flags atomically: another CPU may be setting ENDED (FROM_SYN). */
 	if (th->rst) {
 		if (seq == f->nxt || p->ack_last == seq ||
 		    ((f->flags & FAITHD_XL_FIN_ORDER) && seq == f->fin_end))
-			f->flags |= FAITHD_XL_SEEN_RST;
+			__sync_fetch_and_or(&f->flags, FAITHD_XL_SEEN_RST);
 		return;
 	}
 	/* Receivers take a FIN only with an ACK they would take. */
@@ -467,17 +468,24 @@ static __always_inline void note_end(struct faithd_xl_flow *f, const struct fait
 		return;
 	if (end == f->nxt) {
 		f->fin_end = end + 1;
-		f->flags |= FAITHD_XL_SEEN_FIN | FAITHD_XL_FIN_ORDER;
+		__sync_fetch_and_or(&f->flags, FAITHD_XL_SEEN_FIN | FAITHD_XL_FIN_ORDER);
 		return;
 	}
-	/* Ahead of a lost segment (its sender repeats the segment, not the
+	/*
+	 * Ahead of a lost segment (its sender repeats the segment, not the
 	 * SACKed FIN): noted too, inside the window, until one comes in
-	 * order; only the receiver's exact ACK of it ends the connection. */
-	if (!(f->flags & FAITHD_XL_FIN_ORDER) && xl_after(end, f->nxt) &&
-	    !xl_after(end, p->wnd_end)) {
-		f->fin_end = end + 1;
-		f->flags |= FAITHD_XL_SEEN_FIN;
-	}
+	 * order; only the receiver's exact ACK of it ends the connection.
+	 * Not below the data seen (a sender's FIN ends its data), and a
+	 * later one only lower: a forged FIN cannot move a real one's end
+	 * off the ACK that will come.
+	 */
+	if ((f->flags & FAITHD_XL_FIN_ORDER) || !xl_after(end, f->nxt) ||
+	    xl_after(end, p->wnd_end) || xl_after(f->seq_end, end))
+		return;
+	if ((f->flags & FAITHD_XL_SEEN_FIN) && !xl_after(f->fin_end, end + 1))
+		return;
+	f->fin_end = end + 1;
+	__sync_fetch_and_or(&f->flags, FAITHD_XL_SEEN_FIN);
 }
 
 #include "faithd_xlate_icmp.h"
@@ -544,7 +552,7 @@ static __always_inline int stray(const struct faithd_xl_key *key, __u32 seq)
 		return TC_ACT_SHOT;
 	wnd = p->wnd_end - p->ack_last;
 	if (!xl_after(p->ack_last - wnd, seq) && !xl_after(seq, p->wnd_end))
-		f->flags |= FAITHD_XL_STRAY;
+		__sync_fetch_and_or(&f->flags, FAITHD_XL_STRAY);
 	return TC_ACT_SHOT;
 }
 
@@ -717,6 +725,11 @@ int faithd_xlate(struct __sk_buff *skb)
 		f->last_ns = bpf_ktime_get_ns();
 	if (th->rst || th->fin)
 		note_end(f, peer, th, payload, taken);
+	/* Half-open (the client's entry) until the client acknowledges the
+	 * server's SYN-ACK: a forged source never does, and faithd's sweep
+	 * then takes it after the connect timeout. */
+	if ((f->flags & FAITHD_XL_HALF) && !xl_after(peer->seq_end, f->ack_last))
+		syn_half_done(f);
 	/* Opened for a SYN: the program ends it (a function of its own: only
 	 * segments after a FIN or reset pay for the call). */
 	if ((f->flags & FAITHD_XL_FROM_SYN) &&

@@ -125,13 +125,21 @@ __u64 syn_isn_key[2];
 __u64 syn_ts_key[2];
 
 #define SYN_PORT_TRIES	8
-/* Connections waiting for the server's SYN-ACK, at most (of the map's
- * FAITHD_XL_MAX_FLOWS / 2). */
+/* Half-open connections (waiting for the server's SYN-ACK, or for the
+ * client's ACK of it), at most (of the map's FAITHD_XL_MAX_FLOWS / 2). */
 #define SYN_PENDING_MAX	(FAITHD_XL_MAX_FLOWS / 8)
 
-/* How many wait now: the program counts them in, out at the SYN-ACK or a
- * reset, faithd out when it forgets one. */
+/* How many there are now: the program counts them in at the SYN, out at
+ * the client's ACK of the SYN-ACK or the end; faithd's sweep recounts. */
 __u32 syn_pending;
+
+/* Count the connection of the client's entry c out of syn_pending if it
+ * was half-open (HALF): once, whichever CPU clears the flag. */
+static __always_inline void syn_half_done(struct faithd_xl_flow *c)
+{
+	if (__sync_fetch_and_and(&c->flags, ~FAITHD_XL_HALF) & FAITHD_XL_HALF)
+		__sync_fetch_and_add(&syn_pending, -1);
+}
 
 static __always_inline struct faithd_xl_syn_stats *syn_stats(void)
 {
@@ -322,8 +330,9 @@ static __always_inline int syn_wscale(struct tcp_copy *t, __u32 hlen)
 }
 
 /*
- * The sequence numbers and timestamps the server sees (c, s: the entries
- * being built; t: the SYN's header).  As the router's own connections
+ * The sequence numbers and timestamps the server sees, and the client the
+ * server's numbers moved (c, s: the entries being built; t: the SYN's
+ * header).  The server's as the router's own connections
  * would have them (RFC 6528, RFC 7323 5.4): the initial sequence number a
  * keyed hash of the IPv4 ports and addresses plus a clock of 64 ns, the
  * timestamps a millisecond clock plus a hash of the addresses.  A port
@@ -378,12 +387,19 @@ static __noinline int syn_clocks(struct faithd_xl_flow *c, struct faithd_xl_flow
 	__u64 now = bpf_ktime_get_ns();
 	struct tcp_opts o = {};
 	__u32 isn;
+	__u64 h;
 
 	/* RFC 6528: F(addresses, ports, secret) + a 4 us clock (64 ns here). */
-	isn = (__u32)siphash(syn_isn_key, addrs, (__u32)c->dport << 16 | c->sport, 12) +
-	      (__u32)(now >> 6);
+	h = siphash(syn_isn_key, addrs, (__u32)c->dport << 16 | c->sport, 12);
+	isn = (__u32)h + (__u32)(now >> 6);
 	c->seq_delta = isn - (c->nxt - 1);
 	s->ack_delta = -c->seq_delta;
+	/* The server's numbers move too, by the hash's other half: the
+	 * client's ACKs of them are then as blind to a forger as the
+	 * server's of the client's (a forged FIN or reset of the server's
+	 * could otherwise be matched by a forged ACK of the client's). */
+	s->seq_delta = (__u32)(h >> 32) + (__u32)(now >> 6);
+	c->ack_delta = -s->seq_delta;
 	find_opts(t, hlen, &o);
 	ws = opt_wscale(t, &o);
 	if (!o.ts)
@@ -433,7 +449,10 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 	p->ifindex = skb->ingress_ifindex;
 	p->ipv4_dst = key->daddr[3];
 	p->ipv4_src = bind;
-	rc = bpf_fib_lookup(skb, p, sizeof(*p), bind ? 0 : BPF_FIB_LOOKUP_SRC);
+	/* SKIP_NEIGH: the MTU is filled in also before the next hop's
+	 * address is resolved (the translation's redirect resolves it). */
+	rc = bpf_fib_lookup(skb, p, sizeof(*p),
+			    BPF_FIB_LOOKUP_SKIP_NEIGH | (bind ? 0 : BPF_FIB_LOOKUP_SRC));
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		goto to_faithd;
 	src4 = bind ? bind : p->ipv4_src;
@@ -484,6 +503,7 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 		bpf_map_delete_elem(&flows, &sc->skey);
 		return TC_ACT_SHOT;
 	}
+	se->seq_delta = sc->s.seq_delta;
 	se->ack_delta = sc->s.ack_delta;
 	se->tsecr_delta = sc->s.tsecr_delta;
 	/* Until the SYN-ACK: the SYN's window, unscaled. */
@@ -546,6 +566,7 @@ static __always_inline int syn_forget(const struct faithd_xl_key *key, struct fa
 	/* Once: two CPUs may end it at the same moment. */
 	if (__sync_fetch_and_or(&c->flags, FAITHD_XL_ENDED) & FAITHD_XL_ENDED)
 		return 0;
+	syn_half_done(c);
 	syn_report(f, p, how);
 	bpf_map_delete_elem(&flows, &f->peer);
 	bpf_map_delete_elem(&flows, key);
@@ -553,16 +574,17 @@ static __always_inline int syn_forget(const struct faithd_xl_key *key, struct fa
 }
 
 /*
- * Leave SYN state (sv: the server's entry), on one CPU only: the winner
- * counts the connection out of syn_pending and goes on; 0 for the others
+ * Leave SYN state (sv: the server's entry; c: the client's), on one CPU
+ * only: the winner goes on, the connection half-open until the client
+ * acknowledges the server's SYN-ACK (or it ends: HALF); 0 for the others
  * (the same SYN-ACK or reset twice).
  */
-static __always_inline int syn_leave(struct faithd_xl_flow *sv)
+static __always_inline int syn_leave(struct faithd_xl_flow *sv, struct faithd_xl_flow *c)
 {
 	if (__sync_val_compare_and_swap(&sv->state, FAITHD_XL_SYN, FAITHD_XL_ACTIVE) !=
 	    FAITHD_XL_SYN)
 		return 0;
-	__sync_fetch_and_add(&syn_pending, -1);
+	__sync_fetch_and_or(&c->flags, FAITHD_XL_HALF);
 	return 1;
 }
 
@@ -587,7 +609,7 @@ static __noinline int syn_step(const struct faithd_xl_key *key, struct faithd_xl
 	if (!c)
 		return TC_ACT_SHOT;
 	if (f->out_v4) {	/* the client's; c is the server's */
-		if (rst && seq == f->nxt && syn_leave(c)) {
+		if (rst && seq == f->nxt && syn_leave(c, f)) {
 			syn_forget(key, f, c, FAITHD_XL_END_RESET_CLIENT);
 			if (st)
 				st->reset++;
@@ -610,7 +632,7 @@ static __noinline int syn_step(const struct faithd_xl_key *key, struct faithd_xl
 	ack += f->ack_delta;	/* into the client's numbers */
 	if (has_ack && !syn && !rst && ack != c->nxt)
 		return TCX_NEXT;
-	if (!has_ack || ack != c->nxt || (!syn && !rst) || !syn_leave(f))
+	if (!has_ack || ack != c->nxt || (!syn && !rst) || !syn_leave(f, c))
 		return TC_ACT_SHOT;
 	if (rst) {
 		syn_forget(key, f, c, FAITHD_XL_END_REFUSED);

@@ -57,6 +57,10 @@ enum faithd_xl_state {
 					 * scaling (its shift in syn_wscale) */
 #define FAITHD_XL_ENDED		0x100	/* FROM_SYN, the client's entry: the
 					 * program is forgetting it */
+#define FAITHD_XL_HALF		0x200	/* FROM_SYN, the client's entry: the
+					 * server answered, the client has not
+					 * acknowledged it yet (a half-open
+					 * connection: in syn_pending) */
 
 struct faithd_xl_flow {
 	/* Written by faithd. */

@@ -138,7 +138,7 @@ static void rst_client(const struct faithd_xlate *xl, const struct faithd_xl_flo
 	if (c->state == FAITHD_XL_SYN)
 		rst_header(&pkt.th, s->sport, s->dport, 0, c->nxt);
 	else
-		rst_header(&pkt.th, s->sport, s->dport, next_seq(s), 0);
+		rst_header(&pkt.th, s->sport, s->dport, next_seq(s) + s->seq_delta, 0);
 	sum = sum16(&pkt.ip6.ip6_src, 32, IPPROTO_TCP + sizeof(pkt.th));
 	pkt.th.check = fold(sum16(&pkt.th, sizeof(pkt.th), sum));
 	sendto(xl->raw6, &pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to));

@@ -345,13 +345,22 @@ static int64_t quiet_ns(const struct faithd_xl_flow *c, const struct faithd_xl_f
 	return qc < qs ? qc : qs;
 }
 
+/* Is f's FIN one the receiver took: acknowledged exactly by p's sender,
+ * or in order (a forger would have had to guess its sequence number)? */
+static bool fin_taken(const struct faithd_xl_flow *f, const struct faithd_xl_flow *p)
+{
+	return (f->flags & FAITHD_XL_SEEN_FIN) &&
+	       (p->ack_last == f->fin_end || (f->flags & FAITHD_XL_FIN_ORDER));
+}
+
 /*
  * Why faithd forgets the program's connection of c (the client's entry)
  * and s (the server's, zeroed if gone), or NULL.  Segments the program
  * cannot translate end it at once, as they end a handed-off one; a
- * connection whose both FINs came and one was acknowledged exactly, after
- * SYN_LINGER_MS of quiet (its last ACK was lost, or the program would
- * have forgotten it); else the connect and idle timeouts.
+ * connection whose both FINs were taken and one acknowledged exactly,
+ * after SYN_LINGER_MS of quiet (its last ACK was lost, or the program
+ * would have forgotten it); else the connect timeout (the client's ACK of
+ * the SYN-ACK too: a forged source never sends it) and the idle timeout.
  */
 static const char *why_forget(const struct faithd_xlate *xl, const struct faithd_xl_flow *c,
 			      const struct faithd_xl_flow *s, uint64_t now, bool all)
@@ -364,35 +373,56 @@ static const char *why_forget(const struct faithd_xlate *xl, const struct faithd
 	if ((c->flags | s->flags) & FAITHD_XL_STRAY)
 		return "segments the translation cannot carry (IP options, fragments, IPv6 "
 		       "extension headers)";
-	if (c->state == FAITHD_XL_SYN)
-		return quiet >= (int64_t)(xl->syn_connect_ms * 1000000) ?
-		       "upstream connect timed out" : NULL;
-	if ((c->flags & s->flags & FAITHD_XL_SEEN_FIN) &&
-	    (s->ack_last == c->fin_end || c->ack_last == s->fin_end)) {
-		if (quiet >= (int64_t)SYN_LINGER_MS * 1000000)
-			return "closed";
+	if (c->state == FAITHD_XL_SYN || (c->flags & FAITHD_XL_HALF)) {
+		if (quiet < (int64_t)(xl->syn_connect_ms * 1000000))
+			return NULL;
+		return c->state == FAITHD_XL_SYN ? "upstream connect timed out" :
+		       "the client did not complete the handshake";
 	}
+	if (fin_taken(c, s) && fin_taken(s, c) &&
+	    (s->ack_last == c->fin_end || c->ack_last == s->fin_end) &&
+	    quiet >= (int64_t)SYN_LINGER_MS * 1000000)
+		return "closed";
 	if (limit_ms && quiet >= (int64_t)(limit_ms * 1000000))
 		return "idle timeout";
 	return NULL;
 }
 
 /* Forget the connection of the client's entry c (key ckey; s: the
- * server's), as the snapshot saw it: not if the program has opened a new
- * one on its ports since.  Resets both peers and logs it. */
+ * server's), as the snapshot saw it: not if the program has ended it or
+ * opened a new one on its ports since.  Resets both peers and logs it. */
 static bool forget(struct faithd_xlate *xl, const struct faithd_xl_key *ckey,
 		   const struct faithd_xl_flow *c, const struct faithd_xl_flow *s, const char *how,
 		   uint64_t now)
 {
 	struct faithd_xl_flow cur;
 
-	if (bpf_map_lookup_elem(xl->flows_fd, ckey, &cur) || cur.tsval_ns != c->tsval_ns)
+	if (bpf_map_lookup_elem(xl->flows_fd, ckey, &cur) || cur.tsval_ns != c->tsval_ns ||
+	    (cur.flags & FAITHD_XL_ENDED))
 		return false;
 	bpf_map_delete_elem(xl->flows_fd, &c->peer);
 	bpf_map_delete_elem(xl->flows_fd, ckey);
 	xlate_rst_both(xl, c, s);
 	log_end(c, s, how, c->tsval_ns, now);
 	return true;
+}
+
+/* Is the connection of the client's entry c half-open (in syn_pending)? */
+static bool half_open(const struct faithd_xl_flow *c)
+{
+	return c->state == FAITHD_XL_SYN || (c->flags & FAITHD_XL_HALF);
+}
+
+/* Delete the entry at key if it is still f as the snapshot saw it (the
+ * program may have opened a new connection on its ports since). */
+static void delete_same(struct faithd_xlate *xl, const struct faithd_xl_key *key,
+			const struct faithd_xl_flow *f)
+{
+	struct faithd_xl_flow cur;
+
+	if (!bpf_map_lookup_elem(xl->flows_fd, key, &cur) && cur.last_ns == f->last_ns &&
+	    !memcmp(&cur.peer, &f->peer, sizeof(cur.peer)))
+		bpf_map_delete_elem(xl->flows_fd, key);
 }
 
 /*
@@ -415,7 +445,7 @@ static bool sweep_one(struct faithd_xlate *xl, const struct faithd_xl_key *key,
 		/* Quick: a busy connection needs no look at its server's. */
 		if (!all && !(f->flags & FAITHD_XL_STRAY) &&
 		    (int64_t)(now - f->last_ns) < (int64_t)SYN_LINGER_MS * 1000000) {
-			*pending += f->state == FAITHD_XL_SYN;
+			*pending += half_open(f);
 			return true;
 		}
 		c = *f;
@@ -425,7 +455,7 @@ static bool sweep_one(struct faithd_xlate *xl, const struct faithd_xl_key *key,
 	} else {
 		if (bpf_map_lookup_elem(xl->flows_fd, &f->peer, &c)) {
 			if (all || (int64_t)(now - f->last_ns) >= (int64_t)SYN_LINGER_MS * 1000000)
-				bpf_map_delete_elem(xl->flows_fd, key);
+				delete_same(xl, key, f);
 			return false;
 		}
 		if (!(f->flags & FAITHD_XL_STRAY))
@@ -438,7 +468,8 @@ static bool sweep_one(struct faithd_xlate *xl, const struct faithd_xl_key *key,
 		xl->syn_expired++;
 		return false;
 	}
-	*pending += c.state == FAITHD_XL_SYN;
+	if (f->out_v4)	/* else counted at its client's entry */
+		*pending += half_open(&c);
 	return f->out_v4;
 }
 
@@ -449,10 +480,14 @@ unsigned int xlate_syn_sweep(struct faithd_xlate *xl, bool all)
 	__u32 batch = 0, count;
 	unsigned int left = 0, pending = 0;
 	bool first = true, more = true;
+	__u32 *syn_pending;
+	__u32 counted;
 	int err;
 
 	if (!xl || !xl->syn)
 		return 0;
+	syn_pending = &xl->skel->bss->syn_pending;
+	counted = __atomic_load_n(syn_pending, __ATOMIC_RELAXED);
 	while (more) {
 		count = SWEEP_BATCH;
 		err = bpf_map_lookup_batch(xl->flows_fd, first ? NULL : &batch, &batch, keys, vals,
@@ -466,9 +501,13 @@ unsigned int xlate_syn_sweep(struct faithd_xlate *xl, bool all)
 		for (__u32 i = 0; i < count; i++)
 			left += sweep_one(xl, &keys[i], &vals[i], now, all, &pending);
 	}
-	/* The program counts them in and out; this puts right what a race
-	 * with it (a SYN-ACK as faithd forgets the connection) puts wrong. */
-	xl->skel->bss->syn_pending = pending;
+	/*
+	 * The program counts them in and out; this puts right what faithd's
+	 * forgetting (and a race with it) puts wrong.  Added, not stored: the
+	 * program's counting during the sweep stays (the memory is the
+	 * program's .bss, mapped: the same atomics as its own).
+	 */
+	__atomic_fetch_add(syn_pending, pending - counted, __ATOMIC_RELAXED);
 	return left;
 }
 
@@ -521,7 +560,7 @@ void xlate_syn_summary(const struct faithd_xlate *xl)
 	}
 	free(per);
 	log_info("translated from the SYN: %llu opened, %llu established, %llu refused by the "
-		 "server, %llu closed, %llu reset, %llu idle; %llu left to the sockets (%llu for "
+		 "server, %llu closed, %llu reset, %llu timed out; %llu left to the sockets (%llu for "
 		 "want of a port)", (unsigned long long)sum.opened,
 		 (unsigned long long)sum.established, (unsigned long long)sum.refused,
 		 (unsigned long long)sum.closed, (unsigned long long)sum.reset,

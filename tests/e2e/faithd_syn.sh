@@ -3,8 +3,10 @@
 # itself (a stateful NAT64 for faithd) and faithd's sockets never see the
 # connections it takes.  The relay suites of faithd.sh and faithd_load.sh
 # through it; then what is its own: the bytes byte-exact with no socket of
-# the router in the way, logged by the master; the server sees a port of
-# faithd's range and sequence numbers not the client's; what the rules
+# the router in the way, logged by the master; a FIN ahead of a loss
+# ending the connection once acknowledged; the server sees a port of
+# faithd's range, and each peer sequence numbers not the other's; a client
+# that never acknowledges the SYN-ACK forgotten after -t; what the rules
 # deny, ports other relays serve, and a router that does not forward IPv4
 # left to the sockets as before; a refused and an unanswered connection;
 # the idle timeout resetting both peers; a rule reloaded with SIGHUP; no
@@ -42,7 +44,7 @@ worker_said() { wait_for "$FAITHD_LOG" "^faithd\[$(faithd_workers | head -1)\]: 
 # The counts faithd logs when it stops.
 summary() { grep -o "translated from the SYN: .*" "$FAITHD_LOG" | tail -1; }
 
-start_faithd -f "$TMP/faithd.conf" -w 1 -i 3 -t 2 --translate-after syn 7001 7002 7009 7020
+start_faithd -f "$TMP/faithd.conf" -w 1 -i 3 -t 2 --translate-after syn 7001 7002 7003 7009 7020
 check "faithd says it translates from the SYN, from ports 1024-32767 (below the router's own)" \
 	grep -q "translate: from the SYN, for what faithd would relay; from ports 1024-32767" \
 	"$FAITHD_LOG"
@@ -54,6 +56,46 @@ check "... logged by the master as faithd logs a relayed connection" \
 	master_said "\[2001:db8:1::2\]:[0-9]+ -> \[64:ff9b::c000:202\]:7001 -> 192\.0\.2\.2:7001: closed; 8388632 bytes to server, 8388609 to client, [0-9.]+ s"
 check_fail "... and no worker saw it" grep -q "^faithd\[$(faithd_workers | head -1)\]: .*7001" "$FAITHD_LOG"
 check "... and the program's map is empty again" test "$(flows_count)" = 0
+
+# The server's first data segment lost on the way to the router, and its
+# first retransmission (which would come ahead of the FIN): the rest and
+# the FIN reach the program (and the client) ahead of the second.  Once
+# that and both FINs are acknowledged, the program ends the connection
+# itself, at once (the sweep would take a lingering one only after 2 s of
+# quiet).  Lost after the server's stack sent them (a drop there would
+# make TCP send again at once): taken at the link's egress hook to a veth
+# whose peer is down.  One segment a packet (no GSO) on that link.
+gso_segs=$(S ip -d link show eth0 | grep -o 'gso_max_segs [0-9]*' | awk '{ print $2 }')
+S ip link set dev eth0 gso_max_segs 1
+S ip link add lossa type veth peer name lossb
+S ip link set dev lossa up
+S nft -f - <<'NFT'
+table netdev faith_e2e_loss {
+	chain out {
+		type filter hook egress device "eth0" priority 0;
+		tcp sport 7001 meta length > 100 numgen inc mod 1000000 { 0, 6 } counter fwd to "lossa"
+	}
+}
+NFT
+map_emptied_within() {	# TENTHS
+	local i
+	for i in $(seq "$1"); do
+		[ "$(flows_count)" = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "a server segment lost, its FIN ahead of the retransmission: 8000 bytes byte-exact" \
+	C "$BYTES" send 64:ff9b::c000:202 7001 0 8000 --timeout 10
+check "... the segment and its first retransmission were lost" \
+	S sh -c "nft list table netdev faith_e2e_loss | grep -q 'counter packets 2 '"
+check "... and the program ended the connection within 1 s (not the sweep's linger)" \
+	map_emptied_within 10
+check "... logged as closed" \
+	master_said "7001: closed; 24 bytes to server, 8001 to client"
+S nft delete table netdev faith_e2e_loss
+S ip link del lossa
+S ip link set dev eth0 gso_max_segs "${gso_segs:-65535}"
 
 # A connection held open: the server's view of it.
 mkfifo "$TMP/hold.in"
@@ -76,6 +118,40 @@ wait "$HOLD"
 check "... and the client saw it reset" grep -q "1 dropped while held" "$TMP/hold.out"
 check "... and the server's socket is gone too (reset)" \
 	test -z "$(S ss -tnH state established '( sport = :7002 )')"
+
+# Sequence numbers: the server's are moved for the client as the
+# client's are for the server (else a forger of the server's FIN or reset
+# would know the client's ACK that matches it).
+S python3 "$E2E/seqs.py" serve 192.0.2.2 7003 >"$TMP/seqs.s" 2>&1 &
+SEQS=$!
+PIDS+=("$SEQS")
+wait_for "$TMP/seqs.s" '^ready'
+C python3 "$E2E/seqs.py" client 64:ff9b::c000:202 7003 >"$TMP/seqs.c" 2>&1
+rc=$?
+wait "$SEQS"
+read -r _ csnd _ crcv < <(grep '^snd' "$TMP/seqs.c")
+read -r _ ssnd _ srcv < <(grep '^snd' "$TMP/seqs.s")
+check "the client's sequence numbers are moved for the server ($csnd -> ${srcv:-?}; exit $rc)" \
+	test "$rc" = 0 -a -n "$csnd" -a -n "$srcv" -a "${csnd:-0}" != "${srcv:-0}"
+check "... and the server's for the client (${ssnd:-?} -> $crcv, 1 byte later)" \
+	test -n "$ssnd" -a -n "$crcv" -a "${crcv:-0}" != "$(( (${ssnd:-0} + 1) & 0xffffffff ))"
+
+# A client that never acknowledges the server's SYN-ACK, as a forged
+# source would not: here its SYN-ACKs are dropped on the way in.
+C ip addr add 2001:db8:1::99/64 dev eth0 nodad
+C nft -f - <<'NFT'
+table inet faith_e2e_half {
+	chain in {
+		type filter hook input priority 0;
+		ip6 daddr 2001:db8:1::99 tcp sport 7001 drop
+	}
+}
+NFT
+C "$BYTES" probe 64:ff9b::c000:202 7001 --bind 2001:db8:1::99 --timeout 4 >/dev/null 2>&1
+check "a client that never acknowledges the SYN-ACK: forgotten after -t 2, logged" \
+	master_said "2001:db8:1::99\]:[0-9]+ .*7001: the client did not complete the handshake" 60
+C nft delete table inet faith_e2e_half
+C ip addr del 2001:db8:1::99/64 dev eth0
 
 C "$BYTES" send 64:ff9b::c000:203 7001 10 10 --timeout 5 >/dev/null 2>&1
 check "a destination a rule denies goes to faithd's sockets, whose worker refuses it" \
@@ -123,8 +199,12 @@ R sysctl -qw net.ipv4.conf.all.forwarding=1
 check "the map is empty at the end" test "$(flows_count)" = 0
 stop_faithd
 check "faithd stops cleanly" test "$FAITHD_RC" = 0
+# Forgotten by faithd: the idle one, the black hole, the unacknowledged
+# SYN-ACKs (the probe's SYN sent again after the first was forgotten
+# opens another).
+n=$(( 2 + $(grep -c "did not complete the handshake" "$FAITHD_LOG") ))
 check "... and logs what the program did" \
-	grep -qE "translated from the SYN: [0-9]+ opened, [0-9]+ established, 1 refused by the server, [0-9]+ closed, [0-9]+ reset, 2 idle; [1-9][0-9]* left to the sockets" "$FAITHD_LOG"
+	grep -qE "translated from the SYN: [0-9]+ opened, [0-9]+ established, 1 refused by the server, [0-9]+ closed, [0-9]+ reset, $n timed out; [1-9][0-9]* left to the sockets" "$FAITHD_LOG"
 
 # Another relay serves 7002: faithd ('all') leaves it to that relay.
 start_relay --port 7002 --tag other
