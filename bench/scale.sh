@@ -15,7 +15,8 @@
 # 10000-65535 out of its own connections' way (ip_local_reserved_ports) for
 # them.  SCALE_PATH=handoff instead runs faithd's own sockets
 # (--translate-after 1 MiB, no IPv4 forwarding).
-# Writes the result to stdout and, with --markdown FILE, to FILE.
+# Writes the result to stdout and, with --markdown FILE, to FILE (with
+# --append FILE, at its end).
 . "$(dirname "$0")/../tests/e2e/lib.sh"
 need_root
 SCALE_PATH=${SCALE_PATH:-syn}
@@ -28,8 +29,11 @@ TOTAL=${SCALE_CONNS:-100000}
 PROCS=6
 WORKERS=16
 PER=$(( (TOTAL + PROCS - 1) / PROCS ))
-MD=
-[ "${1:-}" = --markdown ] && MD=$2
+MD= APPEND=
+case ${1:-} in
+--markdown) MD=$2 ;;
+--append) MD=$2 APPEND=1 ;;
+esac
 
 topo_up
 server_up
@@ -85,10 +89,11 @@ path_said() {
 	else echo "faithd's sockets, handing off after 1 MiB"; fi
 }
 report() {
-	echo "# faithd scale test"
+	if [ -n "${APPEND:-}" ]; then echo; echo "## $(path_said)"
+	else echo "# faithd scale test"; echo; echo "## $(path_said)"; fi
 	echo
 	echo "- $(date -u +%Y-%m-%dT%H:%MZ), Linux $(uname -r), $(nproc) CPUs"
-	echo "- faithd -w $WORKERS ${XL_ARGS[*]} ($(grep -o 'datapath [a-z]*' "$FAITHD_LOG" | head -1), the default; $(path_said)); $PROCS client processes x $PER connections, $PROCS server ports"
+	echo "- faithd -w $WORKERS${XL_ARGS[*]:+ ${XL_ARGS[*]}} ($(grep -o 'datapath [a-z]*' "$FAITHD_LOG" | head -1), the default; $(path_said)); $PROCS client processes x $PER connections, $PROCS server ports"
 	echo
 	echo "| measure | value |"
 	echo "|---|---|"
@@ -111,5 +116,5 @@ report() {
 	fi
 }
 report
-[ -n "$MD" ] && report >"$MD"
+if [ -n "$APPEND" ]; then report >>"$MD"; elif [ -n "$MD" ]; then report >"$MD"; fi
 stop_faithd
