@@ -488,8 +488,8 @@ static __always_inline void note_end(struct faithd_xl_flow *f, const struct fait
 	__sync_fetch_and_or(&f->flags, FAITHD_XL_SEEN_FIN);
 }
 
-#include "faithd_xlate_icmp.h"
 #include "faithd_xlate_syn.h"
+#include "faithd_xlate_icmp.h"
 
 /*
  * A segment of a connection not (or no longer) translated both ways: data,
@@ -633,7 +633,7 @@ int faithd_xlate(struct __sk_buff *skb)
 		if ((void *)(ip + 1) > end)
 			return TCX_NEXT;
 		if (ip->protocol == IPPROTO_ICMP)
-			return frag_to_client(skb);
+			return icmp4_to_client(skb);
 		if (ip->protocol != IPPROTO_TCP)
 			return TCX_NEXT;
 		key.saddr[2] = key.daddr[2] = bpf_htonl(0xffff);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * faithd_xlate.bpf.c, continued: ICMP errors about handed-off connections,
- * so that path MTU discovery goes on across the hand-off.  Included by
- * faithd_xlate.bpf.c once `flows`, forward() and csum_fold_words() are
- * defined: one object, one program.
+ * so that path MTU discovery goes on across the hand-off, and about the
+ * SYNs the program translated, so that a client learns at once that the
+ * server cannot be reached.  Included by faithd_xlate.bpf.c once `flows`,
+ * forward(), csum_fold_words() and the SYN path are defined: one object,
+ * one program.
  */
 #ifndef FAITHD_XLATE_ICMP_H
 #define FAITHD_XLATE_ICMP_H
@@ -134,10 +136,10 @@ static __noinline int ptb_to_server(struct __sk_buff *skb)
 	return forward(skb, fc);
 }
 
-/* What frag_to_client() sends, after its IPv6 header: an ICMPv6 Packet
- * Too Big quoting 8 bytes of TCP.  (Paths under 1260 bytes on the server's
- * side get 1280: RFC 7915 would then clear DF, which needs IP IDs that
- * change; they are 0 here.) */
+/* What icmp4_to_client() sends, after its IPv6 header: an ICMPv6 Packet
+ * Too Big or Destination Unreachable quoting 8 bytes of TCP.  (Paths
+ * under 1260 bytes on the server's side get 1280: RFC 7915 would then
+ * clear DF, which needs IP IDs that change; they are 0 here.) */
 struct ptb_body {
 	struct icmp6hdr icmp;
 	struct ipv6hdr qip;	/* the client's segment, as it sent it */
@@ -156,13 +158,37 @@ struct ptb_sum {
 };
 
 /*
- * The other way: an ICMPv4 "fragmentation needed" (ip: its IPv4 header)
- * quoting a translated segment from the router's upstream address to the
- * server becomes the ICMPv6 Packet Too Big the client would have got about
- * its own segment (MTU plus 20, at least 1280), sent to the client from
- * the faith address.
+ * ICMPv4 Destination Unreachable codes to ICMPv6's (RFC 7915 4.2): 0 no
+ * route, 1 administratively prohibited, 4 port unreachable; -1 for those
+ * not passed on (protocol unreachable would be a Parameter Problem, and
+ * never answers TCP; precedence violation is dropped).
  */
-static __noinline int frag_to_client(struct __sk_buff *skb)
+static __always_inline int unreach_code6(__u8 code4)
+{
+	switch (code4) {
+	case 3:
+		return ICMPV6_PORT_UNREACH;
+	case 9: case 10: case 13: case 15:
+		return ICMPV6_ADM_PROHIBITED;
+	case 2: case 4: case 14:
+		return -1;
+	default:
+		return code4 <= 15 ? ICMPV6_NOROUTE : -1;
+	}
+}
+
+/*
+ * The other way: an ICMPv4 error (ip: its IPv4 header) quoting a
+ * translated segment from the router's upstream address to the server
+ * becomes the ICMPv6 error the client would have got about its own
+ * segment, sent to it from the faith address.  "Fragmentation needed"
+ * about a connection under way: a Packet Too Big (MTU plus 20, at least
+ * 1280).  Any other Destination Unreachable answering the SYN the
+ * program translated (its exact sequence number, which a forger would
+ * have to guess): its ICMPv6 counterpart, and the program forgets the
+ * connection, as the client's stack does.
+ */
+static __noinline int icmp4_to_client(struct __sk_buff *skb)
 {
 	void *data = linear(skb, ETH_HLEN + 2 * sizeof(struct iphdr) + 8 + 8);
 	struct iphdr *ip = data + ETH_HLEN;
@@ -174,11 +200,13 @@ static __noinline int frag_to_client(struct __sk_buff *skb)
 	struct faithd_xl_flow *fs, *fc;
 	struct ipv6hdr ip6 = {};
 	struct ptb_sum m = {};
-	__u32 mtu;
+	__u32 mtu = 0, qseq;
+	int code6 = 0, rc;
+	__u8 code4;
 
 	if (!data || (void *)(qports + 4) > (void *)(long)skb->data_end || ip->ihl != 5 ||
-	    icmp->type != ICMP4_DEST_UNREACH || icmp->code != ICMP4_FRAG_NEEDED ||
-	    q->ihl != 5 || q->protocol != IPPROTO_TCP || ip->daddr != q->saddr)
+	    icmp->type != ICMP4_DEST_UNREACH || q->ihl != 5 || q->protocol != IPPROTO_TCP ||
+	    ip->daddr != q->saddr)
 		return TCX_NEXT;
 	/* From the router to the server: the server's own segments have the
 	 * reverse key, and their entry names the client's. */
@@ -187,16 +215,27 @@ static __noinline int frag_to_client(struct __sk_buff *skb)
 	key.daddr[3] = q->saddr;
 	key.sport = qports[1];
 	key.dport = qports[0];
+	code4 = icmp->code;
+	qseq = bpf_ntohl(*(__be32 *)(qports + 2));
 	fs = bpf_map_lookup_elem(&flows, &key);
-	if (!fs || fs->state != FAITHD_XL_ACTIVE || fs->out_v4)
+	if (!fs || fs->out_v4)
 		return TCX_NEXT;
 	fc = bpf_map_lookup_elem(&flows, &fs->peer);
-	if (!fc || fc->state != FAITHD_XL_ACTIVE)
+	if (!fc)
 		return TCX_NEXT;
+	if (code4 == ICMP4_FRAG_NEEDED) {
+		if (fs->state != FAITHD_XL_ACTIVE || fc->state != FAITHD_XL_ACTIVE)
+			return TCX_NEXT;
+		mtu = bpf_ntohs(icmp->mtu) + 20;
+		if (mtu < IPV6_MIN_MTU)
+			mtu = IPV6_MIN_MTU;
+	} else {
+		code6 = unreach_code6(code4);
+		if (code6 < 0 || fc->state != FAITHD_XL_SYN || qseq != fc->nxt - 1 + fc->seq_delta ||
+		    !syn_leave(fs, fc))
+			return TCX_NEXT;	/* the stack drops it */
+	}
 
-	mtu = bpf_ntohs(icmp->mtu) + 20;
-	if (mtu < IPV6_MIN_MTU)
-		mtu = IPV6_MIN_MTU;
 	ip6.version = 6;
 	ip6.payload_len = bpf_htons(sizeof(m.body));
 	ip6.nexthdr = IPPROTO_ICMPV6;
@@ -207,8 +246,13 @@ static __noinline int frag_to_client(struct __sk_buff *skb)
 	m.daddr = ip6.daddr;
 	m.len = bpf_htonl(sizeof(m.body));
 	m.nexthdr = bpf_htonl(IPPROTO_ICMPV6);
-	m.body.icmp.icmp6_type = ICMPV6_PKT_TOOBIG;
-	m.body.icmp.icmp6_mtu = bpf_htonl(mtu);
+	if (mtu) {
+		m.body.icmp.icmp6_type = ICMPV6_PKT_TOOBIG;
+		m.body.icmp.icmp6_mtu = bpf_htonl(mtu);
+	} else {
+		m.body.icmp.icmp6_type = ICMPV6_DEST_UNREACH;
+		m.body.icmp.icmp6_code = code6;
+	}
 	m.body.qip.version = 6;
 	m.body.qip.payload_len = bpf_htons(bpf_ntohs(q->tot_len) - sizeof(struct iphdr));
 	m.body.qip.nexthdr = IPPROTO_TCP;
@@ -217,7 +261,7 @@ static __noinline int frag_to_client(struct __sk_buff *skb)
 	__builtin_memcpy(&m.body.qip.daddr, fs->saddr, 16);
 	m.body.qsport = fs->dport;
 	m.body.qdport = fs->sport;
-	m.body.qseq = bpf_htonl(bpf_ntohl(*(__be32 *)(qports + 2)) - fc->seq_delta);
+	m.body.qseq = bpf_htonl(qseq - fc->seq_delta);
 	m.body.icmp.icmp6_cksum = csum_fold_words(&m, sizeof(m));
 
 	/* IPv4 header to IPv6 (20 bytes more), 20 bytes more after it (the
@@ -230,8 +274,13 @@ static __noinline int frag_to_client(struct __sk_buff *skb)
 	    bpf_skb_store_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6), BPF_F_RECOMPUTE_CSUM) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(ip6), &m.body, sizeof(m.body),
 				BPF_F_RECOMPUTE_CSUM))
-		return TC_ACT_SHOT;
-	return forward(skb, fs);
+		rc = TC_ACT_SHOT;
+	else
+		rc = forward(skb, fs);
+	/* Forgotten last: forward() reads the entry. */
+	if (!mtu && syn_forget(&key, fs, fc, FAITHD_XL_END_UNREACHABLE | (__u32)code4 << 8))
+		syn_count_unreachable();
+	return rc;
 }
 
 #endif /* FAITHD_XLATE_ICMP_H */

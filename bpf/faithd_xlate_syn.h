@@ -148,6 +148,14 @@ static __always_inline struct faithd_xl_syn_stats *syn_stats(void)
 	return bpf_map_lookup_elem(&xl_syn_stats, &zero);
 }
 
+static __always_inline void syn_count_unreachable(void)
+{
+	struct faithd_xl_syn_stats *st = syn_stats();
+
+	if (st)
+		st->unreachable++;
+}
+
 struct rule_walk {
 	const __u32 *src;
 	__u32 dst;

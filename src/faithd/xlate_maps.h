@@ -155,6 +155,7 @@ struct faithd_xl_syn_stats {
 	__u64 refused;		/* ...the server's reset sent on */
 	__u64 closed;		/* both FINs acknowledged: entries gone */
 	__u64 reset;		/* a reset sent on: entries gone */
+	__u64 unreachable;	/* an ICMP error answered the SYN: passed on */
 	__u64 to_faithd;	/* left to faithd's sockets (policy, no route) */
 	__u64 no_port;		/* ...because no port was free */
 };
@@ -166,6 +167,8 @@ enum faithd_xl_end {
 	FAITHD_XL_END_RESET_CLIENT = 1,
 	FAITHD_XL_END_RESET_SERVER = 2,
 	FAITHD_XL_END_REFUSED = 3,	/* the server reset the SYN */
+	FAITHD_XL_END_UNREACHABLE = 4,	/* an ICMPv4 Destination Unreachable
+					 * answered it: its code in bits 8-15 */
 };
 
 struct faithd_xl_event {

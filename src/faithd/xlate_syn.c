@@ -232,15 +232,43 @@ static void log_end(const struct faithd_xl_flow *c, const struct faithd_xl_flow 
 		 (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000));
 }
 
-static const char *end_name(__u32 how)
+/*
+ * The error an IPv4 connect() gets for an ICMPv4 Destination Unreachable
+ * of this code (the kernel's icmp_err_convert): what faithd logs for a
+ * connection its sockets relay.
+ */
+static int unreach_errno(unsigned int code)
 {
-	switch (how) {
+	switch (code) {
+	case 0: case 6: case 9: case 11:
+		return ENETUNREACH;
+	case 3:
+		return ECONNREFUSED;
+	case 5:
+		return EOPNOTSUPP;
+	case 7:
+		return EHOSTDOWN;
+	case 8:
+		return ENONET;
+	default:
+		return EHOSTUNREACH;
+	}
+}
+
+/* How a connection ended, for the log (buf: room for the words). */
+static const char *end_name(__u32 how, char *buf, size_t len)
+{
+	switch (how & 0xff) {
 	case FAITHD_XL_END_CLOSED:
 		return "closed";
 	case FAITHD_XL_END_RESET_CLIENT:
 		return "reset by client";
 	case FAITHD_XL_END_RESET_SERVER:
 		return "reset by server";
+	case FAITHD_XL_END_UNREACHABLE:
+		snprintf(buf, len, "upstream connect failed: %s",
+			 strerror(unreach_errno(how >> 8 & 0xff)));
+		return buf;
 	default:
 		return "upstream connect failed: Connection refused";
 	}
@@ -251,6 +279,7 @@ static int on_event(void *ctx, void *data, size_t len)
 {
 	const struct faithd_xl_event *e = data;
 	struct faithd_xl_flow c = { 0 }, s = { 0 };
+	char how[64];
 
 	(void)ctx;
 	if (len < sizeof(*e))
@@ -263,7 +292,7 @@ static int on_event(void *ctx, void *data, size_t len)
 	c.dport = e->dport;
 	c.daddr[3] = e->dst4;
 	c.bytes = e->to_server;
-	log_end(&c, &s, end_name(e->how), e->start_ns, e->end_ns);
+	log_end(&c, &s, end_name(e->how, how, sizeof(how)), e->start_ns, e->end_ns);
 	return 0;
 }
 
@@ -560,9 +589,10 @@ void xlate_syn_summary(const struct faithd_xlate *xl)
 	}
 	free(per);
 	log_info("translated from the SYN: %llu opened, %llu established, %llu refused by the "
-		 "server, %llu closed, %llu reset, %llu timed out; %llu left to the sockets (%llu for "
-		 "want of a port)", (unsigned long long)sum.opened,
+		 "server, %llu unreachable, %llu closed, %llu reset, %llu timed out; %llu left to the "
+		 "sockets (%llu for want of a port)", (unsigned long long)sum.opened,
 		 (unsigned long long)sum.established, (unsigned long long)sum.refused,
+		 (unsigned long long)sum.unreachable,
 		 (unsigned long long)sum.closed, (unsigned long long)sum.reset,
 		 (unsigned long long)xl->syn_expired, (unsigned long long)sum.to_faithd,
 		 (unsigned long long)sum.no_port);

@@ -169,6 +169,38 @@ check "an unanswered SYN (a black hole): the client is reset after -t 2 ($rc in 
 	test "$rc" = 3 -a "$ms" -lt 8000
 check "... logged by the master" master_said "198\.51\.100\.2:7001: upstream connect timed out"
 
+# ICMPv4 errors answering the SYN reach the client as ICMPv6 ones (RFC
+# 7915: host unreachable is "no route"), and the connection is forgotten:
+# what a router's firewall sends for the server.  (The client's stack
+# takes the first only as a soft error: here it comes back while connect()
+# still holds the socket; the SYN sent again after 1 s gets the one that
+# ends it.)
+S ip addr add 198.51.100.7/32 dev lo
+S nft -f - <<'NFT'
+table inet faith_e2e_unreach {
+	chain in {
+		type filter hook input priority 0;
+		ip daddr 198.51.100.7 tcp dport 7001 reject with icmp type host-unreachable
+		ip daddr 198.51.100.7 tcp dport 7002 reject with icmp type admin-prohibited
+		ip daddr 198.51.100.7 tcp dport 7003 reject with icmp type port-unreachable
+	}
+}
+NFT
+unreach() {	# PORT CLIENT-ERROR LOGGED-ERROR
+	local out t0 ms
+	t0=$(date +%s%N)
+	out=$(C "$BYTES" send 64:ff9b::c633:6407 "$1" 10 10 --timeout 10 2>&1)
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	check "ICMPv4 ${4}: the client's connect fails with '$2' in $ms ms" \
+		test -n "$(grep -F "$2" <<<"$out")" -a "$ms" -lt 2000
+	check "... logged by the master" master_said "198\.51\.100\.7:$1: upstream connect failed: $3"
+}
+unreach 7001 "Network is unreachable" "No route to host" "host unreachable"
+unreach 7002 "Permission denied" "No route to host" "administratively prohibited"
+unreach 7003 "refused" "Connection refused" "port unreachable"
+S nft delete table inet faith_e2e_unreach
+S ip addr del 198.51.100.7/32 dev lo
+
 # Resets both ways, through the program.
 check "the server resets: the client sees it" \
 	C python3 "$E2E/rst.py" client 64:ff9b::c000:202 7020 server-resets
@@ -203,8 +235,9 @@ check "faithd stops cleanly" test "$FAITHD_RC" = 0
 # SYN-ACKs (the probe's SYN sent again after the first was forgotten
 # opens another).
 n=$(( 2 + $(grep -c "did not complete the handshake" "$FAITHD_LOG") ))
+u=$(grep -cE "198\.51\.100\.7:700[123]: upstream connect failed" "$FAITHD_LOG")
 check "... and logs what the program did" \
-	grep -qE "translated from the SYN: [0-9]+ opened, [0-9]+ established, 1 refused by the server, [0-9]+ closed, [0-9]+ reset, $n timed out; [1-9][0-9]* left to the sockets" "$FAITHD_LOG"
+	grep -qE "translated from the SYN: [0-9]+ opened, [0-9]+ established, 1 refused by the server, $u unreachable, [0-9]+ closed, [0-9]+ reset, $n timed out; [1-9][0-9]* left to the sockets" "$FAITHD_LOG"
 
 # Another relay serves 7002: faithd ('all') leaves it to that relay.
 start_relay --port 7002 --tag other
