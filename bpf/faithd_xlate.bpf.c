@@ -721,15 +721,20 @@ int faithd_xlate(struct __sk_buff *skb)
 	/* Receivers drop data and FINs without an ACK they would take. */
 	ack = bpf_ntohl(th->ack_seq) + f->ack_delta;
 	taken = th->ack && ack_ok(f, ack, sent_end(peer));
+	/* Half-open (the client's entry: HALF) until the client acknowledges
+	 * the server's SYN-ACK exactly, the one ACK a server in SYN-RECEIVED
+	 * takes: a forged source, which knows its own numbers but not the
+	 * server's, moves nothing, and faithd's sweep takes it after the
+	 * connect timeout. */
+	if (f->flags & FAITHD_XL_HALF) {
+		taken = taken && ack == peer->seq_end;
+		if (taken)
+			syn_half_done(f);
+	}
 	if (taken && track(f, peer, th, payload, out_window(f, th) << (f->win_out_shift & 15), ack))
 		f->last_ns = bpf_ktime_get_ns();
 	if (th->rst || th->fin)
 		note_end(f, peer, th, payload, taken);
-	/* Half-open (the client's entry) until the client acknowledges the
-	 * server's SYN-ACK: a forged source never does, and faithd's sweep
-	 * then takes it after the connect timeout. */
-	if ((f->flags & FAITHD_XL_HALF) && !xl_after(peer->seq_end, f->ack_last))
-		syn_half_done(f);
 	/* Opened for a SYN: the program ends it (a function of its own: only
 	 * segments after a FIN or reset pay for the call). */
 	if ((f->flags & FAITHD_XL_FROM_SYN) &&

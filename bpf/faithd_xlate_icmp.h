@@ -186,7 +186,8 @@ static __always_inline int unreach_code6(__u8 code4)
  * 1280).  Any other Destination Unreachable answering the SYN the
  * program translated (its exact sequence number, which a forger would
  * have to guess): its ICMPv6 counterpart, and the program forgets the
- * connection, as the client's stack does.
+ * connection, as a Linux client's stack does (others take it as a soft
+ * error: their SYN sent again opens a new one).
  */
 static __noinline int icmp4_to_client(struct __sk_buff *skb)
 {
@@ -205,8 +206,9 @@ static __noinline int icmp4_to_client(struct __sk_buff *skb)
 	__u8 code4;
 
 	if (!data || (void *)(qports + 4) > (void *)(long)skb->data_end || ip->ihl != 5 ||
-	    icmp->type != ICMP4_DEST_UNREACH || q->ihl != 5 || q->protocol != IPPROTO_TCP ||
-	    ip->daddr != q->saddr)
+	    (ip->frag_off & bpf_htons(0x3fff)) || icmp->type != ICMP4_DEST_UNREACH ||
+	    q->ihl != 5 || q->protocol != IPPROTO_TCP || ip->daddr != q->saddr ||
+	    bpf_ntohs(q->tot_len) < sizeof(struct iphdr) + sizeof(struct tcphdr))
 		return TCX_NEXT;
 	/* From the router to the server: the server's own segments have the
 	 * reverse key, and their entry names the client's. */

@@ -374,6 +374,12 @@ static int64_t quiet_ns(const struct faithd_xl_flow *c, const struct faithd_xl_f
 	return qc < qs ? qc : qs;
 }
 
+/* Is the connection of the client's entry c half-open (in syn_pending)? */
+static bool half_open(const struct faithd_xl_flow *c)
+{
+	return c->state == FAITHD_XL_SYN || (c->flags & FAITHD_XL_HALF);
+}
+
 /* Is f's FIN one the receiver took: acknowledged exactly by p's sender,
  * or in order (a forger would have had to guess its sequence number)? */
 static bool fin_taken(const struct faithd_xl_flow *f, const struct faithd_xl_flow *p)
@@ -402,8 +408,9 @@ static const char *why_forget(const struct faithd_xlate *xl, const struct faithd
 	if ((c->flags | s->flags) & FAITHD_XL_STRAY)
 		return "segments the translation cannot carry (IP options, fragments, IPv6 "
 		       "extension headers)";
-	if (c->state == FAITHD_XL_SYN || (c->flags & FAITHD_XL_HALF)) {
-		if (quiet < (int64_t)(xl->syn_connect_ms * 1000000))
+	if (half_open(c)) {
+		/* From the SYN: a forger's segments must not keep it. */
+		if ((int64_t)(now - c->tsval_ns) < (int64_t)(xl->syn_connect_ms * 1000000))
 			return NULL;
 		return c->state == FAITHD_XL_SYN ? "upstream connect timed out" :
 		       "the client did not complete the handshake";
@@ -436,12 +443,6 @@ static bool forget(struct faithd_xlate *xl, const struct faithd_xl_key *ckey,
 	return true;
 }
 
-/* Is the connection of the client's entry c half-open (in syn_pending)? */
-static bool half_open(const struct faithd_xl_flow *c)
-{
-	return c->state == FAITHD_XL_SYN || (c->flags & FAITHD_XL_HALF);
-}
-
 /* Delete the entry at key if it is still f as the snapshot saw it (the
  * program may have opened a new connection on its ports since). */
 static void delete_same(struct faithd_xlate *xl, const struct faithd_xl_key *key,
@@ -472,11 +473,9 @@ static bool sweep_one(struct faithd_xlate *xl, const struct faithd_xl_key *key,
 		return false;
 	if (f->out_v4) {
 		/* Quick: a busy connection needs no look at its server's. */
-		if (!all && !(f->flags & FAITHD_XL_STRAY) &&
-		    (int64_t)(now - f->last_ns) < (int64_t)SYN_LINGER_MS * 1000000) {
-			*pending += half_open(f);
+		if (!all && !(f->flags & FAITHD_XL_STRAY) && !half_open(f) &&
+		    (int64_t)(now - f->last_ns) < (int64_t)SYN_LINGER_MS * 1000000)
 			return true;
-		}
 		c = *f;
 		ckey = *key;
 		if (bpf_map_lookup_elem(xl->flows_fd, &f->peer, &s))

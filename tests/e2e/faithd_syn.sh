@@ -6,7 +6,9 @@
 # the router in the way, logged by the master; a FIN ahead of a loss
 # ending the connection once acknowledged; the server sees a port of
 # faithd's range, and each peer sequence numbers not the other's; a client
-# that never acknowledges the SYN-ACK forgotten after -t; what the rules
+# that never acknowledges the SYN-ACK forgotten after -t (a forger's
+# data with guessed ACKs does not keep it); ICMPv4 errors answering the
+# SYN failing the client's connect at once; what the rules
 # deny, ports other relays serve, and a router that does not forward IPv4
 # left to the sockets as before; a refused and an unanswered connection;
 # the idle timeout resetting both peers; a rule reloaded with SIGHUP; no
@@ -150,6 +152,17 @@ NFT
 C "$BYTES" probe 64:ff9b::c000:202 7001 --bind 2001:db8:1::99 --timeout 4 >/dev/null 2>&1
 check "a client that never acknowledges the SYN-ACK: forgotten after -t 2, logged" \
 	master_said "2001:db8:1::99\]:[0-9]+ .*7001: the client did not complete the handshake" 60
+# A forger (which knows its own numbers, not the server's) sending data
+# with guessed acknowledgments does not keep its half-open connection.
+C python3 "$E2E/forge.py" 2001:db8:1::99 64:ff9b::c000:202 7001 8 >"$TMP/forge.out" 2>&1 &
+FORGE=$!
+PIDS+=("$FORGE")
+wait_for "$TMP/forge.out" '^[0-9]+$'
+fport=$(head -1 "$TMP/forge.out")
+check "a forged source sending data with guessed ACKs: still forgotten after -t (port $fport)" \
+	master_said "2001:db8:1::99\]:$fport .*7001: the client did not complete the handshake" 50
+check "... while it was still sending" kill -0 "$FORGE"
+wait "$FORGE"
 C nft delete table inet faith_e2e_half
 C ip addr del 2001:db8:1::99/64 dev eth0
 
