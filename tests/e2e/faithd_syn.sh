@@ -8,7 +8,9 @@
 # faithd's range, and each peer sequence numbers not the other's; a client
 # that never acknowledges the SYN-ACK forgotten after -t (a forger's
 # data with guessed ACKs does not keep it); ICMPv4 errors answering the
-# SYN failing the client's connect at once; what the rules
+# SYN failing the client's connect at once; path MTU discovery both ways
+# (Packet Too Big and "fragmentation needed" in each peer's numbers); what
+# the rules
 # deny, ports other relays serve, and a router that does not forward IPv4
 # left to the sockets as before; a refused and an unanswered connection;
 # the idle timeout resetting both peers; a rule reloaded with SIGHUP; no
@@ -46,7 +48,7 @@ worker_said() { wait_for "$FAITHD_LOG" "^faithd\[$(faithd_workers | head -1)\]: 
 # The counts faithd logs when it stops.
 summary() { grep -o "translated from the SYN: .*" "$FAITHD_LOG" | tail -1; }
 
-start_faithd -f "$TMP/faithd.conf" -w 1 -i 3 -t 2 --translate-after syn 7001 7002 7003 7009 7020
+start_faithd -f "$TMP/faithd.conf" -w 1 -i 3 -t 2 --translate-after syn 7001 7002 7003 7009 7020 7021 7022
 check "faithd says it translates from the SYN, from ports 1024-32767 (below the router's own)" \
 	grep -q "translate: from the SYN, for what faithd would relay; from ports 1024-32767" \
 	"$FAITHD_LOG"
@@ -199,7 +201,7 @@ table inet faith_e2e_unreach {
 	}
 }
 NFT
-unreach() {	# PORT CLIENT-ERROR LOGGED-ERROR
+unreach() {	# PORT CLIENT-ERROR LOGGED-ERROR WHAT
 	local out t0 ms
 	t0=$(date +%s%N)
 	out=$(C "$BYTES" send 64:ff9b::c633:6407 "$1" 10 10 --timeout 10 2>&1)
@@ -222,6 +224,84 @@ check "the client resets: the server sees it" \
 	C python3 "$E2E/rst.py" client 64:ff9b::c000:202 7020 client-resets
 check "... (the server's log)" wait_for "$TMP/rst.log" '^reset seen'
 check "... logged by the master" master_said "7020: reset by client"
+
+# Path MTU discovery through the program, both ways (the ICMP quotes the
+# segments in each peer's own numbers).  A client two hops away (C2,
+# behind the client namespace, which forwards) downloads; its last link
+# narrows to 1300 bytes: C sends the faith address ICMPv6 Packet Too Big,
+# the program makes it the ICMPv4 "fragmentation needed" the server
+# expects about its own segments, and the server sends smaller ones.
+NS_C2=$ID-c2
+NS_S2=$ID-s2
+trap 'ip netns del "$NS_C2" 2>/dev/null; ip netns del "$NS_S2" 2>/dev/null; cleanup' EXIT
+C2() { nsenter --net="/run/netns/$NS_C2" "$@"; }
+S2() { nsenter --net="/run/netns/$NS_S2" "$@"; }
+ip netns add "$NS_C2" &&
+ip link add eth1 netns "$NS_C" type veth peer name eth0 netns "$NS_C2" &&
+C sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv6.conf.eth1.accept_dad=0 &&
+C2 sysctl -qw net.ipv6.conf.eth0.accept_dad=0 &&
+C ip addr add 2001:db8:3::1/64 dev eth1 nodad &&
+C2 ip addr add 2001:db8:3::2/64 dev eth0 nodad &&
+C ip link set eth1 up && C2 ip link set eth0 up && C2 ip link set lo up &&
+C2 ip route add default via 2001:db8:3::1 &&
+R ip -6 route add 2001:db8:3::/64 via 2001:db8:1::2 ||
+	notok "set up a client two hops away"
+printf '2001:db8:3::/64 permit 192.0.2.0/24\n' >>"$TMP/faithd.conf"
+kill -HUP "$FAITHD_PID"
+S python3 "$E2E/xlate.py" serve 192.0.2.2 7022 "$TMP/xlate.log" >"$TMP/xlate.out" 2>&1 &
+PIDS+=("$!")
+wait_for "$TMP/xlate.out" '^ready' || sed 's/^/#   /' "$TMP/xlate.out"
+ptb_out() { C awk '$1 == "Icmp6OutPktTooBigs" { print $2 }' /proc/net/snmp6; }
+ptb0=$(ptb_out)
+sleep 0.5
+C2 python3 "$E2E/xlate.py" client 64:ff9b::c000:202 7022 D $((8 << 20)) 1 >"$TMP/ptb.out" 2>&1 &
+cl=$!
+PIDS+=("$cl")
+sleep 0.5
+C ip link set dev eth1 mtu 1300
+if wait "$cl"; then
+	ok "a path MTU drop on the client's side: all 16 MiB arrive, in order"
+else
+	notok "a path MTU drop on the client's side"; sed 's/^/#   /' "$TMP/ptb.out"
+fi
+check "... carried by the program (logged by the master)" master_said "\[2001:db8:3::2\]:[0-9]+ .*7022: closed"
+check "... the client's router sent Packet Too Big ($(( $(ptb_out) - ptb0 )))" test "$(ptb_out)" -gt "$ptb0"
+check "... and the server learned the IPv4 path MTU from it: 1280" \
+	sh -c "nsenter --net=/run/netns/$NS_S ip -4 route get 192.0.2.1 | grep -q 'mtu 1280'"
+
+# The other way: a server two hops away (S2, 198.51.100.2, behind the
+# server namespace, which now forwards) gets an upload; its last link
+# narrows to 1300: S sends the router ICMPv4 "fragmentation needed", the
+# program makes it the ICMPv6 Packet Too Big the client expects about its
+# own segments, and the client sends smaller ones.
+ip netns add "$NS_S2" &&
+ip link add eth1 netns "$NS_S" type veth peer name eth0 netns "$NS_S2" &&
+S sysctl -qw net.ipv4.ip_forward=1 &&
+S ip addr add 198.51.100.1/24 dev eth1 &&
+S2 ip addr add 198.51.100.2/24 dev eth0 &&
+S ip link set eth1 up && S2 ip link set eth0 up && S2 ip link set lo up &&
+S2 ip route add default via 198.51.100.1 ||
+	notok "set up a server two hops away"
+S2 python3 "$E2E/xlate.py" serve 198.51.100.2 7021 "$TMP/xlate2.log" >"$TMP/xlate2.out" 2>&1 &
+PIDS+=("$!")
+wait_for "$TMP/xlate2.out" '^ready' || sed 's/^/#   /' "$TMP/xlate2.out"
+frag_out() { S awk '/^Icmp:/ { if (!n) { for (i = 1; i <= NF; i++) f[$i] = i; n = 1 } else print $f["OutDestUnreachs"] }' /proc/net/snmp; }
+frag0=$(frag_out)
+C python3 "$E2E/xlate.py" client 64:ff9b::c633:6402 7021 U $((8 << 20)) 1 >"$TMP/frag.out" 2>&1 &
+cl=$!
+PIDS+=("$cl")
+sleep 0.5
+S ip link set dev eth1 mtu 1300
+if wait "$cl"; then
+	ok "a path MTU drop on the server's side: all 16 MiB arrive, in order"
+else
+	notok "a path MTU drop on the server's side"; sed 's/^/#   /' "$TMP/frag.out"
+fi
+check "... carried by the program (logged by the master)" master_said "198\.51\.100\.2:7021: closed"
+check "... the server's router sent fragmentation needed ($(( $(frag_out) - frag0 )))" \
+	test "$(frag_out)" -gt "$frag0"
+check "... and the client learned the IPv6 path MTU from it: 1320" \
+	sh -c "nsenter --net=/run/netns/$NS_C ip -6 route get 64:ff9b::c633:6402 | grep -q 'mtu 1320'"
 
 # SIGHUP: a rule denies 192.0.2.2 now.
 printf '2001:db8:1::/64 deny 192.0.2.2/32\n' >"$TMP/faithd.conf"
