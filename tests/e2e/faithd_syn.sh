@@ -10,9 +10,9 @@
 # data with guessed ACKs does not keep it); ICMPv4 errors answering the
 # SYN failing the client's connect at once; path MTU discovery both ways
 # (Packet Too Big and "fragmentation needed" in each peer's numbers); what
-# the rules
-# deny, ports other relays serve, and a router that does not forward IPv4
-# left to the sockets as before; a refused and an unanswered connection;
+# the rules deny, ports other relays serve, and a router that does not
+# forward IPv4 left to the sockets as before; a refused and an unanswered
+# connection;
 # the idle timeout resetting both peers; a rule reloaded with SIGHUP; no
 # port range free of the router's own connections (the program stands
 # aside, saying how to reserve one); nothing left in the map.
