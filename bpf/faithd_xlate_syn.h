@@ -133,6 +133,32 @@ __u64 syn_ts_key[2];
  * the client's ACK of the SYN-ACK or the end; faithd's sweep recounts. */
 __u32 syn_pending;
 
+/*
+ * faithd -m: connections at most, the program's and faithd's sockets'
+ * together (0: no limit).  conns_total counts both: the program its own,
+ * from the SYN until their client's entry is deleted (by whoever deletes
+ * it: once), faithd's workers theirs, in this same memory (mapped).
+ * Signed: a count never reads as huge.
+ */
+__u32 syn_max_conns;
+__u32 conns_total;
+
+static __always_inline int syn_conn_acquire(void)
+{
+	if (!syn_max_conns)
+		return 0;
+	if ((__s32)__sync_fetch_and_add(&conns_total, 1) < (__s32)syn_max_conns)
+		return 0;
+	__sync_fetch_and_add(&conns_total, -1);
+	return -1;
+}
+
+static __always_inline void syn_conn_release(void)
+{
+	if (syn_max_conns)
+		__sync_fetch_and_add(&conns_total, -1);
+}
+
 /* Count the connection of the client's entry c out of syn_pending if it
  * was half-open (HALF): once, whichever CPU clears the flag. */
 static __always_inline void syn_half_done(struct faithd_xl_flow *c)
@@ -466,6 +492,12 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 	src4 = bind ? bind : p->ipv4_src;
 	if (!src4)
 		goto to_faithd;
+	/* At faithd's -m: its sockets refuse it, and log it. */
+	if (syn_conn_acquire()) {
+		if (st)
+			st->over_limit++;
+		goto to_faithd;
+	}
 
 	/* The server's segments: dst4:dport -> src4:(port), to the client. */
 	__builtin_memset(&sc->skey, 0, sizeof(sc->skey));
@@ -489,6 +521,7 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 		sc->s.mss_max = p->mtu_result - 40;
 	nport = syn_claim(skb, sc, key->sport);
 	if (!nport) {
+		syn_conn_release();
 		if (st)
 			st->no_port++;
 		goto to_faithd;
@@ -509,6 +542,7 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 	se = bpf_map_lookup_elem(&flows, &sc->skey);	/* claimed: in the map */
 	if (!se) {
 		bpf_map_delete_elem(&flows, &sc->skey);
+		syn_conn_release();
 		return TC_ACT_SHOT;
 	}
 	se->seq_delta = sc->s.seq_delta;
@@ -522,6 +556,7 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 	if (bpf_map_update_elem(&flows, key, &sc->c, BPF_NOEXIST)) {
 		/* The same SYN again, on another CPU: it goes on there. */
 		bpf_map_delete_elem(&flows, &sc->skey);
+		syn_conn_release();
 		return TC_ACT_SHOT;
 	}
 	__sync_fetch_and_add(&syn_pending, 1);
@@ -576,8 +611,18 @@ static __always_inline int syn_forget(const struct faithd_xl_key *key, struct fa
 		return 0;
 	syn_half_done(c);
 	syn_report(f, p, how);
-	bpf_map_delete_elem(&flows, &f->peer);
-	bpf_map_delete_elem(&flows, key);
+	/* The client's entry last, and its deletion counts the connection out
+	 * (faithd's sweep may delete it at the same moment: one of the two
+	 * succeeds). */
+	if (f->out_v4) {
+		bpf_map_delete_elem(&flows, &f->peer);
+		if (!bpf_map_delete_elem(&flows, key))
+			syn_conn_release();
+	} else {
+		bpf_map_delete_elem(&flows, key);
+		if (!bpf_map_delete_elem(&flows, &f->peer))
+			syn_conn_release();
+	}
 	return 1;
 }
 

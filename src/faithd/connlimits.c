@@ -4,7 +4,9 @@
  * anonymous shared mapping made before the workers are forked: a global
  * count and an open-addressing table (linear probing, backward-shift
  * deletion, so no tombstones) of per-source counts, under a spinlock that
- * is only held for a few instructions on accept and close.
+ * is only held for a few instructions on accept and close.  The global
+ * count may live elsewhere (limits_share_total): in the translate
+ * program's memory, which counts its own connections there too.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -24,7 +26,8 @@ struct source_slot {
 
 struct faithd_limits {
 	atomic_flag lock;
-	atomic_uint total;
+	unsigned own_total;
+	unsigned *total;	/* own_total, or shared (limits_share_total) */
 	unsigned max_conns;
 	unsigned max_per_source;
 	unsigned used;		/* slots in use */
@@ -47,7 +50,8 @@ struct faithd_limits *limits_create(unsigned max_conns, unsigned max_per_source)
 	if (l == MAP_FAILED)
 		return NULL;
 	atomic_flag_clear(&l->lock);
-	atomic_init(&l->total, 0);
+	l->own_total = 0;
+	l->total = &l->own_total;
 	l->max_conns = max_conns;
 	l->max_per_source = max_per_source;
 	l->used = 0;
@@ -121,12 +125,15 @@ int limits_acquire(struct faithd_limits *l, const struct in6_addr *src)
 	struct source_slot *s;
 	int err = 0;
 
-	if (l->max_conns && atomic_fetch_add(&l->total, 1) >= l->max_conns) {
-		atomic_fetch_sub(&l->total, 1);
+	/* Signed: a count that went below 0 for a moment (a shared one)
+	 * must not read as huge. */
+	if (l->max_conns &&
+	    (int)__atomic_fetch_add(l->total, 1, __ATOMIC_SEQ_CST) >= (int)l->max_conns) {
+		__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
 		return -EMFILE;
 	}
 	if (!l->max_conns)
-		atomic_fetch_add(&l->total, 1);
+		__atomic_fetch_add(l->total, 1, __ATOMIC_SEQ_CST);
 	if (!l->max_per_source)
 		return 0;
 	lock(l);
@@ -141,7 +148,7 @@ int limits_acquire(struct faithd_limits *l, const struct in6_addr *src)
 	}
 	unlock(l);
 	if (err)
-		atomic_fetch_sub(&l->total, 1);
+		__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
 	return err;
 }
 
@@ -149,7 +156,7 @@ void limits_release(struct faithd_limits *l, const struct in6_addr *src)
 {
 	struct source_slot *s;
 
-	atomic_fetch_sub(&l->total, 1);
+	__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
 	if (!l->max_per_source)
 		return;
 	lock(l);
@@ -163,5 +170,10 @@ void limits_release(struct faithd_limits *l, const struct in6_addr *src)
 
 unsigned limits_total(const struct faithd_limits *l)
 {
-	return atomic_load(&((struct faithd_limits *)l)->total);
+	return __atomic_load_n(l->total, __ATOMIC_SEQ_CST);
+}
+
+void limits_share_total(struct faithd_limits *l, unsigned *total)
+{
+	l->total = total;
 }

@@ -17,4 +17,9 @@ int limits_acquire(struct faithd_limits *l, const struct in6_addr *src);
 void limits_release(struct faithd_limits *l, const struct in6_addr *src);
 unsigned limits_total(const struct faithd_limits *l);
 
+/* Count the connections (for the global limit) at total instead, memory
+ * shared with the translate program, which counts its own there too.
+ * Before any connection is counted, and before the workers are forked. */
+void limits_share_total(struct faithd_limits *l, unsigned *total);
+
 #endif /* FAITHD_CONNLIMITS_H */

@@ -450,8 +450,9 @@ static int xlate_unavailable(struct faithd_ctx *ctx, const char *why)
 
 /*
  * Load the translate program; with --translate-after syn, sharing faith's
- * maps and told what faithd relays.  With connection limits faithd counts
- * every connection itself: its sockets take them all.
+ * maps and told what faithd relays.  With -M faithd counts every
+ * connection itself (per source): its sockets take them all; -m the
+ * program counts with it.
  */
 static int xlate_setup(struct faithd_ctx *ctx, char *why, size_t len)
 {
@@ -460,8 +461,8 @@ static int xlate_setup(struct faithd_ctx *ctx, char *why, size_t len)
 	bool syn = o->translate_syn;
 	int err;
 
-	if (syn && (o->max_conns || o->max_per_source)) {
-		log_warn("--translate-after syn: with -m or -M faithd counts every connection "
+	if (syn && o->max_per_source) {
+		log_warn("--translate-after syn: with -M faithd counts every connection "
 			 "itself; the program takes none from the SYN");
 		syn = false;
 	}
@@ -501,6 +502,8 @@ static int setup(struct faithd_ctx *ctx)
 		log_err("shared memory for the connection limits: %s", strerror(errno));
 		return -ENOMEM;
 	}
+	if (o->max_conns && xlate_syn_conns_total(ctx->xlate))
+		limits_share_total(ctx->limits, xlate_syn_conns_total(ctx->xlate));
 	for (unsigned i = 0; i < o->nservices; i++) {
 		int err = open_service(o, &o->services[i]);
 

@@ -73,6 +73,9 @@ int xlate_syn_rules(struct faithd_xlate *xl, const struct faithd_conf *conf);
 unsigned int xlate_syn_sweep(struct faithd_xlate *xl, bool all);
 /* Take no more SYNs (faithd is stopping). */
 void xlate_syn_stop(struct faithd_xlate *xl);
+/* The connection count the program keeps for faithd's -m (limits_share_total),
+ * or NULL without translation from the SYN. */
+unsigned *xlate_syn_conns_total(struct faithd_xlate *xl);
 /* Once the services' sockets are registered: which they are (0, -errno). */
 int xlate_syn_services(struct faithd_xlate *xl, const struct faithd_opts *o);
 /* The ring of connections the program ended (-1: none), and logging them. */

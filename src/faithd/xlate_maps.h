@@ -158,6 +158,7 @@ struct faithd_xl_syn_stats {
 	__u64 unreachable;	/* an ICMP error answered the SYN: passed on */
 	__u64 to_faithd;	/* left to faithd's sockets (policy, no route) */
 	__u64 no_port;		/* ...because no port was free */
+	__u64 over_limit;	/* ...because of faithd's -m */
 };
 
 /* `xl_events` (ring buffer): a connection opened for a SYN has ended,

@@ -341,6 +341,7 @@ int xlate_syn_start(struct faithd_xlate *xl, const struct faithd_opts *o,
 	xl->syn = true;
 	xl->syn_idle_ms = (uint64_t)o->idle_timeout_s * 1000;
 	xl->syn_connect_ms = o->connect_timeout_ms;
+	xl->skel->bss->syn_max_conns = o->max_conns;
 	err = xlate_syn_rules(xl, conf);	/* and on */
 	if (err && err != -E2BIG) {
 		xl->syn = false;
@@ -437,7 +438,10 @@ static bool forget(struct faithd_xlate *xl, const struct faithd_xl_key *ckey,
 	    (cur.flags & FAITHD_XL_ENDED))
 		return false;
 	bpf_map_delete_elem(xl->flows_fd, &c->peer);
-	bpf_map_delete_elem(xl->flows_fd, ckey);
+	/* Whoever deletes the client's entry counts the connection out (the
+	 * program may be ending it at the same moment). */
+	if (!bpf_map_delete_elem(xl->flows_fd, ckey) && xl->skel->bss->syn_max_conns)
+		__atomic_fetch_sub(&xl->skel->bss->conns_total, 1, __ATOMIC_SEQ_CST);
 	xlate_rst_both(xl, c, s);
 	log_end(c, s, how, c->tsval_ns, now);
 	return true;
@@ -539,6 +543,11 @@ unsigned int xlate_syn_sweep(struct faithd_xlate *xl, bool all)
 	return left;
 }
 
+unsigned *xlate_syn_conns_total(struct faithd_xlate *xl)
+{
+	return xl && xl->syn ? &xl->skel->bss->conns_total : NULL;
+}
+
 void xlate_syn_stop(struct faithd_xlate *xl)
 {
 	if (xl && xl->syn)
@@ -589,10 +598,10 @@ void xlate_syn_summary(const struct faithd_xlate *xl)
 	free(per);
 	log_info("translated from the SYN: %llu opened, %llu established, %llu refused by the "
 		 "server, %llu unreachable, %llu closed, %llu reset, %llu timed out; %llu left to the "
-		 "sockets (%llu for want of a port)", (unsigned long long)sum.opened,
+		 "sockets (%llu for want of a port, %llu at -m)", (unsigned long long)sum.opened,
 		 (unsigned long long)sum.established, (unsigned long long)sum.refused,
 		 (unsigned long long)sum.unreachable,
 		 (unsigned long long)sum.closed, (unsigned long long)sum.reset,
 		 (unsigned long long)xl->syn_expired, (unsigned long long)sum.to_faithd,
-		 (unsigned long long)sum.no_port);
+		 (unsigned long long)sum.no_port, (unsigned long long)sum.over_limit);
 }

@@ -356,4 +356,43 @@ start_faithd -f "$TMP/faithd.conf" -w 1 --translate-after syn all
 check "... with ports reserved (ip_local_reserved_ports), the program takes them" \
 	grep -q "from ports 40000-59999" "$FAITHD_LOG"
 stop_faithd
+
+# -m: the program counts its connections with faithd's workers, and counts
+# them out however they end: closed, or forgotten by faithd's sweep.
+start_faithd -f "$TMP/faithd.conf" -w 1 -m 2 -i 2 --translate-after syn all
+hold_2() {
+	rm -f "$TMP/m.in"; mkfifo "$TMP/m.in"
+	C "$BYTES" hold 64:ff9b::c000:202 7001 2 --timeout 30 <"$TMP/m.in" >"$TMP/m.out" 2>&1 &
+	MHOLD=$!
+	PIDS+=("$MHOLD")
+	exec 8>"$TMP/m.in"
+	wait_for "$TMP/m.out" '^held 2' 50
+}
+hold_2
+check "-m 2: two connections held, carried by the program" test "$(flows_count)" = 4
+expect 3 "-m 2: the third is refused" C "$BYTES" probe 64:ff9b::c000:202 7001 --timeout 5
+check "... by a worker (the program left it to the sockets), logged" \
+	worker_said "7001: refused: too many connections$"
+exec 8>&-
+wait "$MHOLD"
+for _ in $(seq 30); do [ "$(flows_count)" = 0 ] && break; sleep 0.1; done
+hold_2
+check "-m 2: once they closed, two more through the program" test "$(flows_count)" = 4
+check "... forgotten by the idle timeout (-i 2)" \
+	master_said "7001: idle timeout; 24 bytes to server, 1 to client" 60
+for _ in $(seq 50); do [ "$(flows_count)" = 0 ] && break; sleep 0.1; done
+exec 8>&-
+wait "$MHOLD"
+hold_2
+check "-m 2: after that, two more through the program" test "$(flows_count)" = 4
+exec 8>&-
+wait "$MHOLD"
+stop_faithd
+start_faithd -f "$TMP/faithd.conf" -w 1 -M 1 --translate-after syn all
+check "-M still leaves every connection to faithd's sockets, saying so" \
+	grep -q "warning: --translate-after syn: with -M faithd counts every connection itself" \
+	"$FAITHD_LOG"
+check "... relayed by a worker" C "$BYTES" send 64:ff9b::c000:202 7001 1000 1000 --timeout 5
+check "... logged by the worker" worker_said "192\.0\.2\.2:7001: closed; 1024 bytes"
+stop_faithd
 finish
