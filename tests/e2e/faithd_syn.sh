@@ -254,16 +254,24 @@ wait_for "$TMP/xlate.out" '^ready' || sed 's/^/#   /' "$TMP/xlate.out"
 ptb_out() { C awk '$1 == "Icmp6OutPktTooBigs" { print $2 }' /proc/net/snmp6; }
 ptb0=$(ptb_out)
 sleep 0.5
-C2 python3 "$E2E/xlate.py" client 64:ff9b::c000:202 7022 D $((8 << 20)) 1 >"$TMP/ptb.out" 2>&1 &
-cl=$!
-PIDS+=("$cl")
-sleep 0.5
-C ip link set dev eth1 mtu 1300
-if wait "$cl"; then
-	ok "a path MTU drop on the client's side: all 16 MiB arrive, in order"
-else
-	notok "a path MTU drop on the client's side"; sed 's/^/#   /' "$TMP/ptb.out"
-fi
+# mtu_drop SIDE OUT NARROW CLIENT...: run the client (its output in OUT);
+# 0.5 s in, the namespace of NARROW (C or S) narrows its eth1 to 1300.
+mtu_drop() {
+	local side=$1 out=$2 narrow=$3 cl
+	shift 3
+	"$@" >"$out" 2>&1 &
+	cl=$!
+	PIDS+=("$cl")
+	sleep 0.5
+	"$narrow" ip link set dev eth1 mtu 1300
+	if wait "$cl"; then
+		ok "a path MTU drop on the $side's side: all 16 MiB arrive, in order"
+	else
+		notok "a path MTU drop on the $side's side"; sed 's/^/#   /' "$out"
+	fi
+}
+mtu_drop client "$TMP/ptb.out" C \
+	C2 python3 "$E2E/xlate.py" client 64:ff9b::c000:202 7022 D $((8 << 20)) 1
 check "... carried by the program (logged by the master)" master_said "\[2001:db8:3::2\]:[0-9]+ .*7022: closed"
 check "... the client's router sent Packet Too Big ($(( $(ptb_out) - ptb0 )))" test "$(ptb_out)" -gt "$ptb0"
 check "... and the server learned the IPv4 path MTU from it: 1280" \
@@ -287,16 +295,8 @@ PIDS+=("$!")
 wait_for "$TMP/xlate2.out" '^ready' || sed 's/^/#   /' "$TMP/xlate2.out"
 frag_out() { S awk '/^Icmp:/ { if (!n) { for (i = 1; i <= NF; i++) f[$i] = i; n = 1 } else print $f["OutDestUnreachs"] }' /proc/net/snmp; }
 frag0=$(frag_out)
-C python3 "$E2E/xlate.py" client 64:ff9b::c633:6402 7021 U $((8 << 20)) 1 >"$TMP/frag.out" 2>&1 &
-cl=$!
-PIDS+=("$cl")
-sleep 0.5
-S ip link set dev eth1 mtu 1300
-if wait "$cl"; then
-	ok "a path MTU drop on the server's side: all 16 MiB arrive, in order"
-else
-	notok "a path MTU drop on the server's side"; sed 's/^/#   /' "$TMP/frag.out"
-fi
+mtu_drop server "$TMP/frag.out" S \
+	C python3 "$E2E/xlate.py" client 64:ff9b::c633:6402 7021 U $((8 << 20)) 1
 check "... carried by the program (logged by the master)" master_said "198\.51\.100\.2:7021: closed"
 check "... the server's router sent fragmentation needed ($(( $(frag_out) - frag0 )))" \
 	test "$(frag_out)" -gt "$frag0"
