@@ -30,7 +30,7 @@ FAITHD_SRCS := src/faithd/main.c src/faithd/master.c src/faithd/worker.c \
                src/faithd/log.c src/faithd/sockmap.c \
                src/faithd/sockmap_load.c src/faithd/xlate.c \
                src/faithd/xlate_load.c src/faithd/xlate_links.c \
-               src/faithd/xlate_syn.c src/faithd/xlate_rst.c
+               src/faithd/xlate_syn.c src/faithd/xlate_sweep.c src/faithd/xlate_rst.c
 TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) \
                $(BUILD)/faith-testrelay $(BUILD)/faith-testclient \
                $(BUILD)/faith-bytes

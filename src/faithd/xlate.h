@@ -68,9 +68,13 @@ void xlate_sweep(struct faithd_xlate *xl, pid_t pid);
 int xlate_syn_start(struct faithd_xlate *xl, const struct faithd_opts *o,
 		    const struct faithd_conf *conf, char *why, size_t len);
 int xlate_syn_rules(struct faithd_xlate *xl, const struct faithd_conf *conf);
-/* Forget the program's connections quiet too long (all: every one, faithd
- * is stopping); how many are left. */
+/* xlate_sweep.c: forget the program's connections quiet too long (all:
+ * every one, faithd is stopping); how many are left. */
 unsigned int xlate_syn_sweep(struct faithd_xlate *xl, bool all);
+/* Log the end of a connection the program opened (c, s: its client's and
+ * server's entries; how: the words for it; start and end: monotonic ns). */
+void xlate_syn_log_end(const struct faithd_xl_flow *c, const struct faithd_xl_flow *s,
+		       const char *how, uint64_t start_ns, uint64_t end_ns);
 /* Take no more SYNs (faithd is stopping). */
 void xlate_syn_stop(struct faithd_xlate *xl);
 /* The connection count the program keeps for faithd's -m (limits_share_total),
