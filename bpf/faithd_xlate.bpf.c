@@ -346,6 +346,7 @@ static __noinline int translate(struct __sk_buff *skb, struct faithd_xl_flow *f,
 
 #include "faithd_xlate_track.h"
 #include "faithd_xlate_syn.h"
+#include "faithd_xlate_limits.h"
 #include "faithd_xlate_syn_open.h"
 #include "faithd_xlate_syn_state.h"
 #include "faithd_xlate_icmp.h"

@@ -137,32 +137,6 @@ __u64 syn_ts_key[2];
  * the client's ACK of the SYN-ACK or the end; faithd's sweep recounts. */
 __u32 syn_pending;
 
-/*
- * faithd -m: connections at most, the program's and faithd's sockets'
- * together (0: no limit).  conns_total counts both: the program its own,
- * from the SYN until their client's entry is deleted (by whoever deletes
- * it: once), faithd's workers theirs, in this same memory (mapped).
- * Signed: a count never reads as huge.
- */
-__u32 syn_max_conns;
-__u32 conns_total;
-
-static __always_inline int syn_conn_acquire(void)
-{
-	if (!syn_max_conns)
-		return 0;
-	if ((__s32)__sync_fetch_and_add(&conns_total, 1) < (__s32)syn_max_conns)
-		return 0;
-	__sync_fetch_and_add(&conns_total, -1);
-	return -1;
-}
-
-static __always_inline void syn_conn_release(void)
-{
-	if (syn_max_conns)
-		__sync_fetch_and_add(&conns_total, -1);
-}
-
 /* Count the connection of the client's entry c out of syn_pending if it
  * was half-open (HALF): once, whichever CPU clears the flag. */
 static __always_inline void syn_half_done(struct faithd_xl_flow *c)

@@ -318,8 +318,8 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 	src4 = bind ? bind : p->ipv4_src;
 	if (!src4)
 		goto to_faithd;
-	/* At faithd's -m: its sockets refuse it, and log it. */
-	if (syn_conn_acquire()) {
+	/* At faithd's -m or -M: its sockets refuse it, and log it. */
+	if (syn_limits_acquire(key->saddr)) {
 		if (st)
 			st->over_limit++;
 		goto to_faithd;
@@ -347,7 +347,7 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 		sc->s.mss_max = p->mtu_result - 40;
 	nport = syn_claim(skb, sc, key->sport);
 	if (!nport) {
-		syn_conn_release();
+		syn_limits_release(key->saddr);
 		if (st)
 			st->no_port++;
 		goto to_faithd;
@@ -368,7 +368,7 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 	se = bpf_map_lookup_elem(&flows, &sc->skey);	/* claimed: in the map */
 	if (!se) {
 		bpf_map_delete_elem(&flows, &sc->skey);
-		syn_conn_release();
+		syn_limits_release(key->saddr);
 		return TC_ACT_SHOT;
 	}
 	se->seq_delta = sc->s.seq_delta;
@@ -382,7 +382,7 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 	if (bpf_map_update_elem(&flows, key, &sc->c, BPF_NOEXIST)) {
 		/* The same SYN again, on another CPU: it goes on there. */
 		bpf_map_delete_elem(&flows, &sc->skey);
-		syn_conn_release();
+		syn_limits_release(key->saddr);
 		return TC_ACT_SHOT;
 	}
 	__sync_fetch_and_add(&syn_pending, 1);

@@ -56,11 +56,11 @@ static __always_inline int syn_forget(const struct faithd_xl_key *key, struct fa
 	if (f->out_v4) {
 		bpf_map_delete_elem(&flows, &f->peer);
 		if (!bpf_map_delete_elem(&flows, key))
-			syn_conn_release();
+			syn_limits_release(key->saddr);
 	} else {
 		bpf_map_delete_elem(&flows, key);
 		if (!bpf_map_delete_elem(&flows, &f->peer))
-			syn_conn_release();
+			syn_limits_release(f->peer.saddr);
 	}
 	return 1;
 }

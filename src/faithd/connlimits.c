@@ -4,9 +4,11 @@
  * anonymous shared mapping made before the workers are forked: a global
  * count and an open-addressing table (linear probing, backward-shift
  * deletion, so no tombstones) of per-source counts, under a spinlock that
- * is only held for a few instructions on accept and close.  The global
- * count may live elsewhere (limits_share_total): in the translate
- * program's memory, which counts its own connections there too.
+ * is only held for a few instructions on accept and close.  Where the
+ * translate program opens connections itself, the counts are shared with
+ * it: the global one in its memory (limits_share_total), the per-source
+ * ones in its map, changed through its `faithd_limit` program
+ * (limits_share_sources); then the table here goes unused.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -15,6 +17,8 @@
 #include <sys/mman.h>
 
 #include "faithd/connlimits.h"
+#include "faithd/xlate.h"
+#include "faithd/xlate_maps.h"
 
 #define SOURCE_BITS	17
 #define SOURCE_SLOTS	(1u << SOURCE_BITS)
@@ -28,6 +32,7 @@ struct faithd_limits {
 	atomic_flag lock;
 	unsigned own_total;
 	unsigned *total;	/* own_total, or shared (limits_share_total) */
+	int sources_fd;		/* the per-source counts' program, or -1 */
 	unsigned max_conns;
 	unsigned max_per_source;
 	unsigned used;		/* slots in use */
@@ -52,6 +57,7 @@ struct faithd_limits *limits_create(unsigned max_conns, unsigned max_per_source)
 	atomic_flag_clear(&l->lock);
 	l->own_total = 0;
 	l->total = &l->own_total;
+	l->sources_fd = -1;
 	l->max_conns = max_conns;
 	l->max_per_source = max_per_source;
 	l->used = 0;
@@ -136,6 +142,14 @@ int limits_acquire(struct faithd_limits *l, const struct in6_addr *src)
 		__atomic_fetch_add(l->total, 1, __ATOMIC_SEQ_CST);
 	if (!l->max_per_source)
 		return 0;
+	if (l->sources_fd >= 0) {
+		int r = xlate_limit_run(l->sources_fd, src, FAITHD_XL_LIMIT_ACQUIRE);
+
+		err = r == FAITHD_XL_LIMIT_OK ? 0 : r == FAITHD_XL_LIMIT_SOURCE ? -EUSERS : -ENOSPC;
+		if (err)
+			__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
+		return err;
+	}
 	lock(l);
 	s = source_find(l, src);
 	if (s->count >= l->max_per_source)
@@ -159,6 +173,10 @@ void limits_release(struct faithd_limits *l, const struct in6_addr *src)
 	__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
 	if (!l->max_per_source)
 		return;
+	if (l->sources_fd >= 0) {
+		xlate_limit_run(l->sources_fd, src, FAITHD_XL_LIMIT_RELEASE);
+		return;
+	}
 	lock(l);
 	s = source_find(l, src);
 	if (s->count && !--s->count) {
@@ -176,4 +194,9 @@ unsigned limits_total(const struct faithd_limits *l)
 void limits_share_total(struct faithd_limits *l, unsigned *total)
 {
 	l->total = total;
+}
+
+void limits_share_sources(struct faithd_limits *l, int prog_fd)
+{
+	l->sources_fd = prog_fd;
 }

@@ -22,4 +22,9 @@ unsigned limits_total(const struct faithd_limits *l);
  * Before any connection is counted, and before the workers are forked. */
 void limits_share_total(struct faithd_limits *l, unsigned *total);
 
+/* Count per source in the translate program's map instead, through its
+ * `faithd_limit` program (prog_fd), which the program's own connections
+ * count in too.  Before any connection is counted. */
+void limits_share_sources(struct faithd_limits *l, int prog_fd);
+
 #endif /* FAITHD_CONNLIMITS_H */

@@ -450,9 +450,8 @@ static int xlate_unavailable(struct faithd_ctx *ctx, const char *why)
 
 /*
  * Load the translate program; with --translate-after syn, sharing faith's
- * maps and told what faithd relays.  With -M faithd counts every
- * connection itself (per source): its sockets take them all; -m the
- * program counts with it.
+ * maps and told what faithd relays (-m and -M: the program counts its
+ * connections with faithd's workers).
  */
 static int xlate_setup(struct faithd_ctx *ctx, char *why, size_t len)
 {
@@ -461,11 +460,6 @@ static int xlate_setup(struct faithd_ctx *ctx, char *why, size_t len)
 	bool syn = o->translate_syn;
 	int err;
 
-	if (syn && o->max_per_source) {
-		log_warn("--translate-after syn: with -M faithd counts every connection "
-			 "itself; the program takes none from the SYN");
-		syn = false;
-	}
 	err = xlate_load(&ctx->xlate, syn ? &faith : NULL, why, len);
 	if (err || !syn)
 		return err;
@@ -504,6 +498,8 @@ static int setup(struct faithd_ctx *ctx)
 	}
 	if (o->max_conns && xlate_syn_conns_total(ctx->xlate))
 		limits_share_total(ctx->limits, xlate_syn_conns_total(ctx->xlate));
+	if (o->max_per_source && xlate_syn_limit_fd(ctx->xlate) >= 0)
+		limits_share_sources(ctx->limits, xlate_syn_limit_fd(ctx->xlate));
 	for (unsigned i = 0; i < o->nservices; i++) {
 		int err = open_service(o, &o->services[i]);
 

@@ -80,6 +80,10 @@ void xlate_syn_stop(struct faithd_xlate *xl);
 /* The connection count the program keeps for faithd's -m (limits_share_total),
  * or NULL without translation from the SYN. */
 unsigned *xlate_syn_conns_total(struct faithd_xlate *xl);
+/* The program that keeps -M's counts with the program's (-1: none), and
+ * running it: a FAITHD_XL_LIMIT_* result, or -errno. */
+int xlate_syn_limit_fd(const struct faithd_xlate *xl);
+int xlate_limit_run(int fd, const void *src, uint32_t op);
 /* Once the services' sockets are registered: which they are (0, -errno). */
 int xlate_syn_services(struct faithd_xlate *xl, const struct faithd_opts *o);
 /* The ring of connections the program ended (-1: none), and logging them. */

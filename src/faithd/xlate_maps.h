@@ -148,6 +148,33 @@ enum faithd_xl_class {
 	FAITHD_XL_FORBIDDEN = 2,	/* never relayed */
 };
 
+/* `xl_sources` (hash, client IPv6 address -> count): faithd -M, the
+ * connections of each client address, the program's and faithd's
+ * workers' together, as many addresses as faithd's own table holds. */
+#define FAITHD_XL_MAX_SOURCES	(1 << 16)
+
+struct faithd_xl_source {
+	__u32 count;
+};
+
+/* What faithd's workers and sweep ask the `faithd_limit` program (a
+ * syscall program, run with BPF_PROG_TEST_RUN: its ctx). */
+enum faithd_xl_limit_op {
+	FAITHD_XL_LIMIT_ACQUIRE = 0,
+	FAITHD_XL_LIMIT_RELEASE = 1,
+};
+
+enum faithd_xl_limit_result {
+	FAITHD_XL_LIMIT_OK = 0,
+	FAITHD_XL_LIMIT_SOURCE = 1,	/* the source is at -M */
+	FAITHD_XL_LIMIT_FULL = 2,	/* no room for another source */
+};
+
+struct faithd_xl_limit_args {
+	__u32 addr[4];		/* the client's address */
+	__u32 op;		/* enum faithd_xl_limit_op */
+};
+
 /* `xl_syn_stats`, per CPU: what became of the SYNs the program saw. */
 struct faithd_xl_syn_stats {
 	__u64 opened;		/* IPv4 connection opened for it */
@@ -158,7 +185,7 @@ struct faithd_xl_syn_stats {
 	__u64 unreachable;	/* an ICMP error answered the SYN: passed on */
 	__u64 to_faithd;	/* left to faithd's sockets (policy, no route) */
 	__u64 no_port;		/* ...because no port was free */
-	__u64 over_limit;	/* ...because of faithd's -m */
+	__u64 over_limit;	/* ...because of faithd's -m or -M */
 };
 
 /* `xl_events` (ring buffer): a connection opened for a SYN has ended,

@@ -102,8 +102,13 @@ static bool forget(struct faithd_xlate *xl, const struct faithd_xl_key *ckey,
 	bpf_map_delete_elem(xl->flows_fd, &c->peer);
 	/* Whoever deletes the client's entry counts the connection out (the
 	 * program may be ending it at the same moment). */
-	if (!bpf_map_delete_elem(xl->flows_fd, ckey) && xl->skel->bss->syn_max_conns)
-		__atomic_fetch_sub(&xl->skel->bss->conns_total, 1, __ATOMIC_SEQ_CST);
+	if (!bpf_map_delete_elem(xl->flows_fd, ckey)) {
+		if (xl->skel->bss->syn_max_conns)
+			__atomic_fetch_sub(&xl->skel->bss->conns_total, 1, __ATOMIC_SEQ_CST);
+		if (xl->skel->bss->syn_max_per_source)
+			xlate_limit_run(xlate_syn_limit_fd(xl), ckey->saddr,
+					FAITHD_XL_LIMIT_RELEASE);
+	}
 	xlate_rst_both(xl, c, s);
 	xlate_syn_log_end(c, s, how, c->tsval_ns, now);
 	return true;

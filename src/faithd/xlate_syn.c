@@ -340,6 +340,7 @@ int xlate_syn_start(struct faithd_xlate *xl, const struct faithd_opts *o,
 	xl->syn_idle_ms = (uint64_t)o->idle_timeout_s * 1000;
 	xl->syn_connect_ms = o->connect_timeout_ms;
 	xl->skel->bss->syn_max_conns = o->max_conns;
+	xl->skel->bss->syn_max_per_source = o->max_per_source;
 	err = xlate_syn_rules(xl, conf);	/* and on */
 	if (err && err != -E2BIG) {
 		xl->syn = false;
@@ -358,6 +359,22 @@ fail:
 unsigned *xlate_syn_conns_total(struct faithd_xlate *xl)
 {
 	return xl && xl->syn ? &xl->skel->bss->conns_total : NULL;
+}
+
+int xlate_syn_limit_fd(const struct faithd_xlate *xl)
+{
+	return xl && xl->syn ? bpf_program__fd(xl->skel->progs.faithd_limit) : -1;
+}
+
+int xlate_limit_run(int fd, const void *src, uint32_t op)
+{
+	struct faithd_xl_limit_args args = { .op = op };
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &args, .ctx_size_in = sizeof(args));
+
+	memcpy(args.addr, src, sizeof(args.addr));
+	if (bpf_prog_test_run_opts(fd, &run))
+		return -errno;
+	return (int)run.retval;
 }
 
 void xlate_syn_stop(struct faithd_xlate *xl)

@@ -104,6 +104,8 @@ stop_faithd
 start_faithd -f "$TMP/faithd.conf" -w 2 -M 5 all
 hold 5
 check "per-source limit: 5 connections held" wait_for "$HOLD_OUT" '^held 5' 50
+# -M keeps translation from the SYN: the program counts with the workers.
+[ -z "$SYN" ] || check "... carried by the program (2 entries each)" test "$(flows_count)" = 10
 expect 3 "per-source limit: the 6th gets a reset" C "$BYTES" probe 64:ff9b::c000:202 7001
 check "... logged" wait_for "$FAITHD_LOG" "refused: too many connections from this source" 30
 release

@@ -388,11 +388,29 @@ check "-m 2: after that, two more through the program" test "$(flows_count)" = 4
 exec 8>&-
 wait "$MHOLD"
 stop_faithd
-start_faithd -f "$TMP/faithd.conf" -w 1 -M 1 --translate-after syn all
-check "-M still leaves every connection to faithd's sockets, saying so" \
-	grep -q "warning: --translate-after syn: with -M faithd counts every connection itself" \
-	"$FAITHD_LOG"
-check "... relayed by a worker" C "$BYTES" send 64:ff9b::c000:202 7001 1000 1000 --timeout 5
-check "... logged by the worker" worker_said "192\.0\.2\.2:7001: closed; 1024 bytes"
+# -M: per client address, the same way (the counts in the program's map,
+# which faithd's workers change through a syscall program).
+start_faithd -f "$TMP/faithd.conf" -w 1 -M 2 -i 2 --translate-after syn all
+hold_2
+check "-M 2: two connections from one address held, carried by the program" \
+	test "$(flows_count)" = 4
+expect 3 "-M 2: a third from that address is refused" \
+	C "$BYTES" probe 64:ff9b::c000:202 7001 --timeout 5
+check "... by a worker, logged" worker_said "7001: refused: too many connections from this source"
+C ip addr add 2001:db8:1::98/64 dev eth0 nodad
+check "... one from another address goes through the program" \
+	C "$BYTES" send 64:ff9b::c000:202 7001 1000 1000 --bind 2001:db8:1::98 --timeout 5
+check "... logged by the master" master_said "\[2001:db8:1::98\]:[0-9]+ .*7001: closed"
+check "... forgotten by the idle timeout (-i 2), the two are counted out" \
+	master_said "7001: idle timeout; 24 bytes to server, 1 to client" 60
+for _ in $(seq 50); do [ "$(flows_count)" = 0 ] && break; sleep 0.1; done
+exec 8>&-
+wait "$MHOLD"
+hold_2
+check "-M 2: after that, two more from that address through the program" \
+	test "$(flows_count)" = 4
+exec 8>&-
+wait "$MHOLD"
+C ip addr del 2001:db8:1::98/64 dev eth0
 stop_faithd
 finish
