@@ -41,18 +41,33 @@ static __always_inline void conn_release(void)
 }
 
 /*
- * One more connection from src: FAITHD_XL_LIMIT_OK, _SOURCE (at -M) or
- * _FULL (no room, or lost races).  A count that reached 0 may be being
- * deleted: one who finds 0 there backs off and looks again.
+ * A source's entry is one 64-bit word: a tag of its address (high half)
+ * and its count (low half), changed only by compare-and-swap.  The tag:
+ * the kernel may give an entry just deleted to another address at once,
+ * and a CPU still holding it must not count there.  The last release
+ * marks the count DEAD before it deletes the entry: no one counts in it
+ * after that (they look again, and make a new one once it is gone).
  */
+#define SOURCE_DEAD	0xffffffffu
+#define SOURCE_TRIES	8
+
+static __always_inline __u64 source_tag(const __u32 *a)
+{
+	return (__u64)((a[0] ^ a[1] * 0x9e3779b1u ^ a[2] * 0x85ebca6bu ^ a[3] * 0xc2b2ae35u) | 1)
+	       << 32;
+}
+
+/* One more connection from src: FAITHD_XL_LIMIT_OK, _SOURCE (at -M) or
+ * _FULL (no room, or lost every race). */
 static __always_inline int source_acquire(const void *src)
 {
-	struct faithd_xl_source one = { 1 }, *v;
+	__u64 tag = source_tag(src);
+	struct faithd_xl_source one = { tag | 1 }, *v;
 
 	if (!syn_max_per_source)
 		return FAITHD_XL_LIMIT_OK;
-	for (int i = 0; i < 4; i++) {
-		__s32 old;
+	for (int i = 0; i < SOURCE_TRIES; i++) {
+		__u64 w;
 
 		v = bpf_map_lookup_elem(&xl_sources, src);
 		if (!v) {
@@ -60,12 +75,13 @@ static __always_inline int source_acquire(const void *src)
 				return FAITHD_XL_LIMIT_OK;
 			continue;	/* another CPU made it, or no room */
 		}
-		old = __sync_fetch_and_add(&v->count, 1);
-		if (old > 0 && old < (__s32)syn_max_per_source)
-			return FAITHD_XL_LIMIT_OK;
-		__sync_fetch_and_add(&v->count, -1);
-		if (old > 0)
+		w = v->word;
+		if ((w & ~0xffffffffull) != tag || (__u32)w == SOURCE_DEAD)
+			continue;	/* reused, or going: look again */
+		if ((__u32)w >= syn_max_per_source)
 			return FAITHD_XL_LIMIT_SOURCE;
+		if (__sync_val_compare_and_swap(&v->word, w, w + 1) == w)
+			return FAITHD_XL_LIMIT_OK;
 	}
 	return FAITHD_XL_LIMIT_FULL;
 }
@@ -73,13 +89,29 @@ static __always_inline int source_acquire(const void *src)
 /* One connection fewer from src; its entry goes with its last. */
 static __always_inline void source_release(const void *src)
 {
+	__u64 tag = source_tag(src);
 	struct faithd_xl_source *v;
 
 	if (!syn_max_per_source)
 		return;
-	v = bpf_map_lookup_elem(&xl_sources, src);
-	if (v && __sync_fetch_and_add(&v->count, -1) == 1)
-		bpf_map_delete_elem(&xl_sources, src);
+	for (int i = 0; i < SOURCE_TRIES; i++) {
+		__u64 w;
+
+		v = bpf_map_lookup_elem(&xl_sources, src);
+		if (!v)
+			return;
+		w = v->word;
+		if ((w & ~0xffffffffull) != tag || (__u32)w == SOURCE_DEAD || !(__u32)w)
+			continue;
+		if ((__u32)w == 1) {
+			if (__sync_val_compare_and_swap(&v->word, w, tag | SOURCE_DEAD) == w) {
+				bpf_map_delete_elem(&xl_sources, src);
+				return;
+			}
+		} else if (__sync_val_compare_and_swap(&v->word, w, w - 1) == w) {
+			return;
+		}
+	}
 }
 
 /* Both limits, for a connection of the program's from src: 0, or the

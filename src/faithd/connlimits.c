@@ -174,7 +174,10 @@ void limits_release(struct faithd_limits *l, const struct in6_addr *src)
 	if (!l->max_per_source)
 		return;
 	if (l->sources_fd >= 0) {
-		xlate_limit_run(l->sources_fd, src, FAITHD_XL_LIMIT_RELEASE);
+		/* Once more if the kernel failed it (memory): else the count
+		 * would stay. */
+		if (xlate_limit_run(l->sources_fd, src, FAITHD_XL_LIMIT_RELEASE) < 0)
+			xlate_limit_run(l->sources_fd, src, FAITHD_XL_LIMIT_RELEASE);
 		return;
 	}
 	lock(l);
@@ -186,14 +189,9 @@ void limits_release(struct faithd_limits *l, const struct in6_addr *src)
 	unlock(l);
 }
 
-unsigned limits_total(const struct faithd_limits *l)
-{
-	return __atomic_load_n(l->total, __ATOMIC_SEQ_CST);
-}
-
 void limits_share_total(struct faithd_limits *l, unsigned *total)
 {
-	l->total = total;
+	l->total = total ? total : &l->own_total;
 }
 
 void limits_share_sources(struct faithd_limits *l, int prog_fd)

@@ -15,16 +15,16 @@ void limits_destroy(struct faithd_limits *l);
  * -EUSERS (this source's limit reached) or -ENOSPC (too many sources). */
 int limits_acquire(struct faithd_limits *l, const struct in6_addr *src);
 void limits_release(struct faithd_limits *l, const struct in6_addr *src);
-unsigned limits_total(const struct faithd_limits *l);
-
 /* Count the connections (for the global limit) at total instead, memory
- * shared with the translate program, which counts its own there too.
- * Before any connection is counted, and before the workers are forked. */
+ * shared with the translate program, which counts its own there too (NULL:
+ * back to faithd's own).  Before any connection is counted, and before the
+ * workers are forked. */
 void limits_share_total(struct faithd_limits *l, unsigned *total);
 
 /* Count per source in the translate program's map instead, through its
  * `faithd_limit` program (prog_fd), which the program's own connections
- * count in too.  Before any connection is counted. */
+ * count in too (-1: back to faithd's own table).  Before any connection
+ * is counted. */
 void limits_share_sources(struct faithd_limits *l, int prog_fd);
 
 #endif /* FAITHD_CONNLIMITS_H */

@@ -434,6 +434,10 @@ static int xlate_unavailable(struct faithd_ctx *ctx, const char *why)
 
 	xlate_unload(ctx->xlate);
 	ctx->xlate = NULL;
+	if (ctx->limits) {	/* the counts the program shared go with it */
+		limits_share_total(ctx->limits, NULL);
+		limits_share_sources(ctx->limits, -1);
+	}
 	if (!o->datapath_fallback) {
 		log_err("--datapath translate: %s; use --datapath splice", why);
 		return -EPERM;

@@ -154,7 +154,7 @@ enum faithd_xl_class {
 #define FAITHD_XL_MAX_SOURCES	(1 << 16)
 
 struct faithd_xl_source {
-	__u32 count;
+	__u64 word;		/* a tag of the address << 32 | the count */
 };
 
 /* What faithd's workers and sweep ask the `faithd_limit` program (a

@@ -96,8 +96,12 @@ static bool forget(struct faithd_xlate *xl, const struct faithd_xl_key *ckey,
 {
 	struct faithd_xl_flow cur;
 
+	/* ENDED since the snapshot: the program is ending it.  ENDED in the
+	 * snapshot too and still here: a stale mark (an entry the kernel gave
+	 * to this connection while another CPU was ending the one before),
+	 * which the program will not act on: the sweep does. */
 	if (bpf_map_lookup_elem(xl->flows_fd, ckey, &cur) || cur.tsval_ns != c->tsval_ns ||
-	    (cur.flags & FAITHD_XL_ENDED))
+	    ((cur.flags & FAITHD_XL_ENDED) && !(c->flags & FAITHD_XL_ENDED)))
 		return false;
 	bpf_map_delete_elem(xl->flows_fd, &c->peer);
 	/* Whoever deletes the client's entry counts the connection out (the

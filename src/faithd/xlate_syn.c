@@ -427,7 +427,7 @@ void xlate_syn_summary(const struct faithd_xlate *xl)
 	free(per);
 	log_info("translated from the SYN: %llu opened, %llu established, %llu refused by the "
 		 "server, %llu unreachable, %llu closed, %llu reset, %llu timed out; %llu left to the "
-		 "sockets (%llu for want of a port, %llu at -m)", (unsigned long long)sum.opened,
+		 "sockets (%llu for want of a port, %llu at -m or -M)", (unsigned long long)sum.opened,
 		 (unsigned long long)sum.established, (unsigned long long)sum.refused,
 		 (unsigned long long)sum.unreachable,
 		 (unsigned long long)sum.closed, (unsigned long long)sum.reset,
