@@ -27,6 +27,9 @@ FAITHD=$TOP/faithd
 BYTES=$TOP/build/faith-bytes
 export FAITH_PIN_DIR=/sys/fs/bpf/$ID
 TMP=$(mktemp -d /tmp/$ID.XXXX)
+# Until topo_up puts the whole cleanup in place: a test that builds no
+# topology of its own (one that runs others) leaves no directory behind.
+trap 'rm -rf "$TMP"' EXIT
 PASSED=0
 FAILED=0
 PIDS=()
