@@ -366,11 +366,8 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 	sc->c.seq_end = sc->c.nxt = bpf_ntohl(th->seq) + 1;
 	ws = syn_clocks(&sc->c, &sc->s, &sc->t, hlen);
 	se = bpf_map_lookup_elem(&flows, &sc->skey);	/* claimed: in the map */
-	if (!se) {
-		bpf_map_delete_elem(&flows, &sc->skey);
-		syn_limits_release(key->saddr);
-		return TC_ACT_SHOT;
-	}
+	if (!se)
+		goto unclaim;
 	se->seq_delta = sc->s.seq_delta;
 	se->ack_delta = sc->s.ack_delta;
 	se->tsecr_delta = sc->s.tsecr_delta;
@@ -379,16 +376,17 @@ static __noinline int syn_open(struct __sk_buff *skb, const struct faithd_xl_key
 	sc->c.flags = FAITHD_XL_FROM_SYN | (ws >= 0 ? FAITHD_XL_WSCALE : 0);
 	sc->c.syn_wscale = ws >= 0 ? ws : 0;
 	sc->c.last_ns = sc->c.tsval_ns = sc->s.last_ns;
-	if (bpf_map_update_elem(&flows, key, &sc->c, BPF_NOEXIST)) {
-		/* The same SYN again, on another CPU: it goes on there. */
-		bpf_map_delete_elem(&flows, &sc->skey);
-		syn_limits_release(key->saddr);
-		return TC_ACT_SHOT;
-	}
+	/* The same SYN again, on another CPU: it goes on there. */
+	if (bpf_map_update_elem(&flows, key, &sc->c, BPF_NOEXIST))
+		goto unclaim;
 	__sync_fetch_and_add(&syn_pending, 1);
 	if (st)
 		st->opened++;
 	return 0;
+unclaim:
+	bpf_map_delete_elem(&flows, &sc->skey);
+	syn_limits_release(key->saddr);
+	return TC_ACT_SHOT;
 to_faithd:
 	if (st)
 		st->to_faithd++;

@@ -44,6 +44,8 @@ static __always_inline int syn_forget(const struct faithd_xl_key *key, struct fa
 				       struct faithd_xl_flow *p, __u32 how)
 {
 	struct faithd_xl_flow *c = f->out_v4 ? f : p;
+	const struct faithd_xl_key *ckey = f->out_v4 ? key : &f->peer;
+	const struct faithd_xl_key *skey = f->out_v4 ? &f->peer : key;
 
 	/* Once: two CPUs may end it at the same moment. */
 	if (__sync_fetch_and_or(&c->flags, FAITHD_XL_ENDED) & FAITHD_XL_ENDED)
@@ -53,15 +55,9 @@ static __always_inline int syn_forget(const struct faithd_xl_key *key, struct fa
 	/* The client's entry last, and its deletion counts the connection out
 	 * (faithd's sweep may delete it at the same moment: one of the two
 	 * succeeds). */
-	if (f->out_v4) {
-		bpf_map_delete_elem(&flows, &f->peer);
-		if (!bpf_map_delete_elem(&flows, key))
-			syn_limits_release(key->saddr);
-	} else {
-		bpf_map_delete_elem(&flows, key);
-		if (!bpf_map_delete_elem(&flows, &f->peer))
-			syn_limits_release(f->peer.saddr);
-	}
+	bpf_map_delete_elem(&flows, skey);
+	if (!bpf_map_delete_elem(&flows, ckey))
+		syn_limits_release(ckey->saddr);
 	return 1;
 }
 
