@@ -123,7 +123,7 @@ void conn_finish(struct worker *w, struct conn *c, const char *how,
 	 * then their peers' segments still went on translated. */
 	if (w->ctx->xlate)
 		xlate_forget(w, c);
-	limits_release(w->ctx->limits, &c->t.src.sin6_addr);
+	limits_release(w->ctx->limits, &c->t.src.sin6_addr, c->limit_ticket);
 	if (!--w->nconns)
 		pipes_drain(w);	/* idle again: hold no more than at start */
 	/* Events for it may still be in the batch epoll_wait returned. */
@@ -224,19 +224,21 @@ int conn_start(struct worker *w, int fd, const struct sockaddr_in6 *peer)
 	struct faithd_target t = { .src = *peer };
 	char why[192];
 	struct conn *c;
+	unsigned ticket;
 	int err;
 
 	if (!policy_decide(w->ctx, fd, &t, why, sizeof(why)))
 		return refuse(fd, &t, why), 0;
-	err = limits_acquire(w->ctx->limits, &t.src.sin6_addr);
+	err = limits_acquire(w->ctx->limits, &t.src.sin6_addr, &ticket);
 	if (err)
 		return refuse(fd, &t, err == -EUSERS ? "too many connections from this source" :
 			      "too many connections"), 0;
 	c = conn_new(fd, &t);
 	if (!c) {
-		limits_release(w->ctx->limits, &t.src.sin6_addr);
+		limits_release(w->ctx->limits, &t.src.sin6_addr, ticket);
 		return refuse(fd, &t, "out of memory"), -ENOMEM;
 	}
+	c->limit_ticket = ticket;
 	w->nconns++;
 	c->fd[SIDE_SERVER] = err = upstream_connect(&t, w->ctx->xlate ? client_mss(fd) : 0);
 	if (err < 0) {

@@ -7,14 +7,31 @@
 
 struct faithd_limits;
 
-/* Shared memory, made before fork(); 0 means no limit.  NULL on failure. */
-struct faithd_limits *limits_create(unsigned max_conns, unsigned max_per_source);
+/* A worker's ledger holds at most this many connections. */
+#define LIMITS_LEDGER_MAX	(1u << 20)
+/* A connection noted in no ledger. */
+#define LIMITS_NO_TICKET	(~0u)
+
+/* Shared memory, made before fork(); 0 means no limit; a ledger for each
+ * of the workers (where there is a limit).  NULL on failure. */
+struct faithd_limits *limits_create(unsigned max_conns, unsigned max_per_source,
+				    unsigned workers);
 void limits_destroy(struct faithd_limits *l);
 
-/* Count one more connection from src: 0, -EMFILE (global limit reached),
- * -EUSERS (this source's limit reached) or -ENOSPC (too many sources). */
-int limits_acquire(struct faithd_limits *l, const struct in6_addr *src);
-void limits_release(struct faithd_limits *l, const struct in6_addr *src);
+/* In worker `worker`, after fork(): its connections go in its ledger
+ * (-ENOMEM: they count, but not in it).  limits_leave() at its end. */
+int limits_join(struct faithd_limits *l, unsigned worker);
+void limits_leave(void);
+
+/* Count one more connection from src: 0 and its ticket (for
+ * limits_release), -EMFILE (global limit reached), -EUSERS (this source's
+ * limit reached) or -ENOSPC (too many sources). */
+int limits_acquire(struct faithd_limits *l, const struct in6_addr *src, unsigned *ticket);
+void limits_release(struct faithd_limits *l, const struct in6_addr *src, unsigned ticket);
+
+/* In the master, once worker `worker` is gone: count out every connection
+ * its ledger holds, before a new worker takes its place.  How many. */
+unsigned limits_reclaim(struct faithd_limits *l, unsigned worker);
 /* Count the connections (for the global limit) at total instead, memory
  * shared with the translate program, which counts its own there too (NULL:
  * back to faithd's own).  Before any connection is counted, and before the

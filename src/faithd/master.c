@@ -323,6 +323,17 @@ static void signal_workers(const struct faithd_opts *o, int sig)
 			kill(workers[i], sig);
 }
 
+/* What worker i held under -m and -M, counted out: its connections went
+ * with it (a worker ends only with none unless it crashed). */
+static void reclaim_counts(struct faithd_ctx *ctx, unsigned i)
+{
+	unsigned n = limits_reclaim(ctx->limits, i);
+
+	if (n)
+		log_info("worker %u: %u connection%s no longer counted against -m and -M", i, n,
+			 n == 1 ? "" : "s");
+}
+
 /* A worker ended: note it; restart it unless faithd is stopping. */
 static void reap(struct faithd_ctx *ctx, bool stopping)
 {
@@ -336,6 +347,7 @@ static void reap(struct faithd_ctx *ctx, bool stopping)
 			workers[i] = 0;
 			if (ctx->xlate)
 				xlate_sweep(ctx->xlate, pid);
+			reclaim_counts(ctx, i);
 			if (stopping)
 				break;
 			log_err("worker %u (pid %d) %s %d; restarting it", i, (int)pid,
@@ -495,7 +507,7 @@ static int setup(struct faithd_ctx *ctx)
 	if (o->datapath == DATAPATH_TRANSLATE && xlate_setup(ctx, why, sizeof(why)) &&
 	    xlate_unavailable(ctx, why))
 		return -EPERM;
-	ctx->limits = limits_create(o->max_conns, o->max_per_source);
+	ctx->limits = limits_create(o->max_conns, o->max_per_source, o->workers);
 	if (!ctx->limits) {
 		log_err("shared memory for the connection limits: %s", strerror(errno));
 		return -ENOMEM;

@@ -47,7 +47,7 @@ void polls_free(struct worker *w)
 static void put(struct worker *w, size_t i, struct conn *c)
 {
 	w->polls[i] = c;
-	c->poll_slot = i + 1;
+	c->poll_slot = (uint32_t)(i + 1);
 }
 
 static void sift_up(struct worker *w, size_t i)

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "faithd/conf.h"
+#include "faithd/connlimits.h"
 #include "faithd/log.h"
 #include "faithd/worker.h"
 
@@ -318,6 +319,7 @@ static void worker_cleanup(struct worker *w)
 	if (w->epfd >= 0)
 		close(w->epfd);
 	polls_free(w);
+	limits_leave();
 }
 
 int faithd_worker(struct faithd_ctx *ctx)
@@ -327,6 +329,9 @@ int faithd_worker(struct faithd_ctx *ctx)
 	int err;
 
 	log_batch(true);
+	if (limits_join(ctx->limits, ctx->worker))
+		log_warn("worker %u: no memory for its ledger of -m and -M counts: "
+			 "they stay counted if it dies", ctx->worker);
 	err = worker_setup(&w);
 	if (err) {
 		log_err("worker %u: setting up its event loop: %s", ctx->worker,

@@ -116,7 +116,8 @@ struct conn {
 		struct sm_conn sm;	/* --datapath sockmap only */
 		struct xl_conn xl;	/* --datapath translate only */
 	};
-	size_t poll_slot;		/* 1 + its place in the worker's heap; 0: none */
+	uint32_t poll_slot;		/* 1 + its place in the worker's heap; 0: none */
+	uint32_t limit_ticket;		/* its entry in the worker's ledger */
 	uint64_t poll_ms;		/* next look; 0: not in the heap */
 	bool connected;
 	bool dead;			/* ended; freed after the batch */

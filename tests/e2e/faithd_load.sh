@@ -2,9 +2,10 @@
 # faithd under load and through its life: 1,000 concurrent connections and
 # its descriptors back to idle afterwards; running out of descriptors
 # (EMFILE) without crashing; connection limits; a worker that dies is
-# restarted; SIGTERM stops accepting, lets open connections finish within
-# the grace period, then exits; each worker on a CPU of its own, serving
-# the connections that CPU receives (--cpu-affinity).
+# restarted, and what it held under the limits is counted out; SIGTERM
+# stops accepting, lets open connections finish within the grace period,
+# then exits; each worker on a CPU of its own, serving the connections
+# that CPU receives (--cpu-affinity).
 . "$(dirname "$0")/lib.sh"
 need_root
 # --translate-after syn (FAITHD_ARGS): the program, not the workers, relays.
@@ -82,6 +83,25 @@ for i in 1 2 3 4 5 6; do
 done
 [ "$i" = 6 ] && ok "the relay works after the restart (6 connections)"
 check "two workers again" test "$(faithd_workers | wc -l)" = 2
+stop_faithd
+
+# A worker that dies gives back what it held under -m and -M (its
+# connections went with it): else they would be refused until a restart.
+# (Relayed by the worker, not the program, under --translate-after syn.)
+start_faithd -f "$TMP/faithd.conf" -w 1 -m 3 -M 2 ${SYN:+--translate-after 1048576} all
+hold 2
+check "-m 3 -M 2: 2 connections held by the worker" wait_for "$HOLD_OUT" '^held 2' 50
+victim=$(faithd_workers)
+kill -9 "$victim"
+check "... the worker killed: the master counts its 2 connections out" \
+	wait_for "$FAITHD_LOG" "worker 0: 2 connections no longer counted against -m and -M" 30
+release
+hold 2
+check "... and its successor serves 2 new ones from the same source (neither limit reached)" \
+	wait_for "$HOLD_OUT" '^held 2' 50
+expect 3 "... a 3rd from the source gets a reset (-M 2 still counts)" \
+	C "$BYTES" probe 64:ff9b::c000:202 7001
+release
 stop_faithd
 
 # Out of descriptors: a worker limited to 64 keeps serving and recovers.
