@@ -90,11 +90,12 @@ TEST_OBJS := $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/netlink.o $(BUILD)/pinde
 $(BUILD)/test_%: tests/test_%.c tests/testlib.h $(BUILD)/faith.skel.h $(TEST_OBJS)
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -Itests $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
 
-# test_xlate and test_xlate_guard run faithd's translating program
+# test_xlate, test_xlate_guard and test_xlate_forget run faithd's translating program
 # (tests/xlate_prog.c), with tests/pkt.c's builders and their own frames
 # (tests/xlate_frames.c).
 XLATE_TEST_OBJS := $(addprefix $(BUILD)/tests/,pkt.o xlate_frames.o xlate_prog.o)
-$(BUILD)/test_xlate $(BUILD)/test_xlate_guard: $(BUILD)/faithd_xlate.skel.h $(XLATE_TEST_OBJS)
+$(BUILD)/test_xlate $(BUILD)/test_xlate_guard $(BUILD)/test_xlate_forget: $(BUILD)/faithd_xlate.skel.h \
+		$(XLATE_TEST_OBJS)
 # test_xlate_guard's helper: a VLAN tag in the skb, then the program.
 $(BUILD)/test_xlate_guard: $(BUILD)/vlan_push.skel.h
 $(BUILD)/tests/vlan_push.bpf.o: tests/vlan_push.bpf.c | $(BUILD)/tests

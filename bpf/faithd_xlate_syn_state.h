@@ -61,6 +61,51 @@ static __always_inline int syn_forget(const struct faithd_xl_key *key, struct fa
 	return 1;
 }
 
+static __always_inline int same_key(const struct faithd_xl_key *a, const struct faithd_xl_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
+/*
+ * faithd's sweep forgets a connection (or an orphan entry) it saw in its
+ * snapshot of `flows`, here rather than by deleting keys itself: it takes
+ * the connection the way the program ends one (ENDED, once), so that its
+ * deletes hit that connection's entries and no other, even if the ports
+ * are reused the moment they are free.  The sweep resets the peers and
+ * counts the half-open itself.  1: forgotten; 0: not (gone, another
+ * connection by now, or the program is ending it).
+ */
+SEC("syscall")
+int faithd_forget(struct faithd_xl_forget_args *a)
+{
+	struct faithd_xl_key key, peer;
+	struct faithd_xl_flow *f;
+
+	__builtin_memcpy(&key, &a->key, sizeof(key));
+	f = bpf_map_lookup_elem(&flows, &key);
+	if (!f)
+		return 0;
+	if (a->op == FAITHD_XL_FORGET_ORPHAN) {
+		if (f->last_ns != a->last_ns || !same_key(&f->peer, &a->peer))
+			return 0;
+		return !bpf_map_delete_elem(&flows, &key);
+	}
+	if (f->tsval_ns != a->tsval_ns || !(f->flags & FAITHD_XL_FROM_SYN) || !f->out_v4)
+		return 0;
+	/* ENDED since the snapshot: the program is ending it.  ENDED then
+	 * too: a stale mark (an entry the kernel gave this connection while
+	 * another CPU ended the one before), which no one else acts on. */
+	if ((__sync_fetch_and_or(&f->flags, FAITHD_XL_ENDED) & FAITHD_XL_ENDED) && !a->ended)
+		return 0;
+	__builtin_memcpy(&peer, &f->peer, sizeof(peer));
+	bpf_map_delete_elem(&flows, &peer);
+	if (!bpf_map_delete_elem(&flows, &key))
+		syn_limits_release(key.saddr);
+	return 1;
+}
+
 /*
  * Leave SYN state (sv: the server's entry; c: the client's), on one CPU
  * only: the winner goes on, the connection half-open until the client

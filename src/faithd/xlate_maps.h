@@ -175,6 +175,28 @@ struct faithd_xl_limit_args {
 	__u32 op;		/* enum faithd_xl_limit_op */
 };
 
+/* What faithd's sweep asks the `faithd_forget` program (a syscall
+ * program too): to delete a connection's entries as its snapshot of
+ * them saw them, in the kernel, where no other CPU's delete and reopen
+ * of the same ports can come between the look and the delete. */
+enum faithd_xl_forget_op {
+	/* A connection's both entries, key the client's: if it is still the
+	 * one opened at tsval_ns, and the program is not ending it. */
+	FAITHD_XL_FORGET_CONN = 0,
+	/* A server's entry whose client's is gone: if it is still the one
+	 * last seen at last_ns, with that peer. */
+	FAITHD_XL_FORGET_ORPHAN = 1,
+};
+
+struct faithd_xl_forget_args {
+	struct faithd_xl_key key;
+	struct faithd_xl_key peer;	/* ORPHAN: its peer as seen */
+	__u64 tsval_ns;			/* CONN: when the SYN came */
+	__u64 last_ns;			/* ORPHAN: its last segment */
+	__u32 op;			/* enum faithd_xl_forget_op */
+	__u32 ended;			/* CONN: ENDED in the snapshot */
+};
+
 /* `xl_syn_stats`, per CPU: what became of the SYNs the program saw. */
 struct faithd_xl_syn_stats {
 	__u64 opened;		/* IPv4 connection opened for it */

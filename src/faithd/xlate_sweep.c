@@ -87,6 +87,15 @@ static const char *why_forget(const struct faithd_xlate *xl, const struct faithd
 	return NULL;
 }
 
+/* Run the program's `faithd_forget` (see there): whether it forgot. */
+static bool forget_run(struct faithd_xlate *xl, struct faithd_xl_forget_args *a)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = a, .ctx_size_in = sizeof(*a));
+
+	return !bpf_prog_test_run_opts(bpf_program__fd(xl->skel->progs.faithd_forget), &run) &&
+	       run.retval == 1;
+}
+
 /* Forget the connection of the client's entry c (key ckey; s: the
  * server's), as the snapshot saw it: not if the program has ended it or
  * opened a new one on its ports since.  Resets both peers and logs it. */
@@ -94,40 +103,29 @@ static bool forget(struct faithd_xlate *xl, const struct faithd_xl_key *ckey,
 		   const struct faithd_xl_flow *c, const struct faithd_xl_flow *s, const char *how,
 		   uint64_t now)
 {
-	struct faithd_xl_flow cur;
+	struct faithd_xl_forget_args a = {
+		.key = *ckey, .tsval_ns = c->tsval_ns, .op = FAITHD_XL_FORGET_CONN,
+		.ended = !!(c->flags & FAITHD_XL_ENDED),
+	};
 
-	/* ENDED since the snapshot: the program is ending it.  ENDED in the
-	 * snapshot too and still here: a stale mark (an entry the kernel gave
-	 * to this connection while another CPU was ending the one before),
-	 * which the program will not act on: the sweep does. */
-	if (bpf_map_lookup_elem(xl->flows_fd, ckey, &cur) || cur.tsval_ns != c->tsval_ns ||
-	    ((cur.flags & FAITHD_XL_ENDED) && !(c->flags & FAITHD_XL_ENDED)))
+	if (!forget_run(xl, &a))
 		return false;
-	bpf_map_delete_elem(xl->flows_fd, &c->peer);
-	/* Whoever deletes the client's entry counts the connection out (the
-	 * program may be ending it at the same moment). */
-	if (!bpf_map_delete_elem(xl->flows_fd, ckey)) {
-		if (xl->skel->bss->syn_max_conns)
-			__atomic_fetch_sub(&xl->skel->bss->conns_total, 1, __ATOMIC_SEQ_CST);
-		if (xl->skel->bss->syn_max_per_source)
-			xlate_limit_run(xlate_syn_limit_fd(xl), ckey->saddr,
-					FAITHD_XL_LIMIT_RELEASE);
-	}
 	xlate_rst_both(xl, c, s);
 	xlate_syn_log_end(c, s, how, c->tsval_ns, now);
 	return true;
 }
 
-/* Delete the entry at key if it is still f as the snapshot saw it (the
- * program may have opened a new connection on its ports since). */
+/* Delete the server's entry f at key if it is still as the snapshot saw
+ * it (the program may have opened a new connection on its ports since). */
 static void delete_same(struct faithd_xlate *xl, const struct faithd_xl_key *key,
 			const struct faithd_xl_flow *f)
 {
-	struct faithd_xl_flow cur;
+	struct faithd_xl_forget_args a = {
+		.key = *key, .peer = f->peer, .last_ns = f->last_ns,
+		.op = FAITHD_XL_FORGET_ORPHAN,
+	};
 
-	if (!bpf_map_lookup_elem(xl->flows_fd, key, &cur) && cur.last_ns == f->last_ns &&
-	    !memcmp(&cur.peer, &f->peer, sizeof(cur.peer)))
-		bpf_map_delete_elem(xl->flows_fd, key);
+	forget_run(xl, &a);
 }
 
 /*
