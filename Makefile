@@ -27,6 +27,7 @@ FAITHD_LIB_OBJS := $(FAITHD_LIB_SRCS:src/faithd/%.c=$(BUILD)/faithd/%.o)
 # The daemon: command line, master, workers, connections, policy, limits, log.
 FAITHD_SRCS := src/faithd/main.c src/faithd/master.c src/faithd/worker.c \
                src/faithd/conn.c src/faithd/policy.c src/faithd/connlimits.c \
+               src/faithd/ledger.c \
                src/faithd/log.c src/faithd/sockmap.c \
                src/faithd/sockmap_load.c src/faithd/xlate.c \
                src/faithd/xlate_load.c src/faithd/xlate_links.c \
@@ -89,6 +90,9 @@ TEST_OBJS := $(BUILD)/prefix.o $(BUILD)/util.o $(BUILD)/netlink.o $(BUILD)/pinde
 
 $(BUILD)/test_%: tests/test_%.c tests/testlib.h $(BUILD)/faith.skel.h $(TEST_OBJS)
 	$(CC) $(FAITH_CFLAGS) $(CFLAGS) -Itests $(filter-out %.h,$^) -o $@ $(LDFLAGS) $(LDLIBS)
+
+# test_connlimits runs faithd's limits and ledgers in processes of its own.
+$(BUILD)/test_connlimits: $(BUILD)/faithd/connlimits.o $(BUILD)/faithd/ledger.o
 
 # test_xlate, test_xlate_guard and test_xlate_forget run faithd's translating program
 # (tests/xlate_prog.c), with tests/pkt.c's builders and their own frames

@@ -3,29 +3,29 @@
  * Connection limits shared by all workers.  The counters live in an
  * anonymous shared mapping made before the workers are forked: a global
  * count and an open-addressing table (linear probing, backward-shift
- * deletion, so no tombstones) of per-source counts, under a spinlock that
- * is only held for a few instructions on accept and close.  Where the
+ * deletion, so no tombstones) of per-source counts, under a lock that is
+ * only held for a few instructions on accept and close.  Where the
  * translate program opens connections itself, the counts are shared with
  * it: the global one in its memory (limits_share_total), the per-source
  * ones in its map, changed through its `faithd_limit` program
  * (limits_share_sources); then the table here goes unused.
  *
- * Each worker also keeps a ledger of the counts it holds, one entry per
- * connection, in shared memory too: when a worker dies (a crash, the OOM
- * killer), the master gives them back (limits_reclaim).  Else they would
- * stay counted until faithd restarts, and with the program counting in
- * the same place, its connections would be refused too.  Only the worker
- * writes its ledger; the master reads it once the worker is gone.
+ * Each worker notes the connections it counted in its ledger (ledger.c):
+ * when a worker dies (a crash, the OOM killer), the master counts them
+ * out (limits_reclaim).  Else they would stay counted until faithd
+ * restarts, and with the program counting in the same place, its
+ * connections would be refused too.  The lock is robust: a worker that
+ * dies holding it may leave the table half changed, and the next holder
+ * rebuilds it from the ledgers, which change under the lock too.
  */
 #include <errno.h>
-#include <stdatomic.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
-#include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 
 #include "faithd/connlimits.h"
+#include "faithd/ledger.h"
 #include "faithd/xlate.h"
 #include "faithd/xlate_maps.h"
 
@@ -37,59 +37,17 @@ struct source_slot {
 	unsigned count;		/* 0: empty */
 };
 
-/* A ledger: how far its entries were ever used (the master reads no
- * further: pages never touched stay unallocated), then the entries. */
-struct ledger_entry {
-	struct in6_addr src;
-	unsigned held;		/* 1: this connection is counted */
-};
-
-struct ledger {
-	unsigned top;
-	unsigned pad[3];
-	struct ledger_entry ent[];
-};
-
 struct faithd_limits {
-	atomic_flag lock;
+	pthread_mutex_t lock;	/* of the table (robust, shared) */
 	unsigned own_total;
 	unsigned *total;	/* own_total, or shared (limits_share_total) */
 	int sources_fd;		/* the per-source counts' program, or -1 */
 	unsigned max_conns;
 	unsigned max_per_source;
 	unsigned used;		/* slots in use */
-	unsigned workers;
-	unsigned ledger_cap;	/* entries per worker's ledger; 0: no ledgers */
-	char *ledgers;		/* workers of them, ledger_size() apart */
+	struct faithd_ledgers *ledgers;	/* NULL: none (no limit, or no memory) */
 	struct source_slot slot[];
 };
-
-/* This process's own ledger (a worker's; none in the master) and a stack
- * of its free entries: the latest freed is used next, so that the entries
- * in use stay at the start. */
-static struct ledger *own;
-static unsigned *own_free, own_nfree;
-
-/* As many connections as one process can hold: two descriptors each. */
-static unsigned ledger_capacity(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_max == RLIM_INFINITY ||
-	    rl.rlim_max / 2 > LIMITS_LEDGER_MAX)
-		return LIMITS_LEDGER_MAX;
-	return rl.rlim_max / 2 ? (unsigned)(rl.rlim_max / 2) : 1;
-}
-
-static size_t ledger_size(unsigned cap)
-{
-	return sizeof(struct ledger) + (size_t)cap * sizeof(struct ledger_entry);
-}
-
-static struct ledger *ledger_of(const struct faithd_limits *l, unsigned worker)
-{
-	return (struct ledger *)(l->ledgers + worker * ledger_size(l->ledger_cap));
-}
 
 static size_t limits_size(unsigned max_per_source)
 {
@@ -98,104 +56,66 @@ static size_t limits_size(unsigned max_per_source)
 	return sizeof(struct faithd_limits) + n * sizeof(struct source_slot);
 }
 
+static int lock_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+	int err;
+
+	if (pthread_mutexattr_init(&a))
+		return -ENOMEM;
+	err = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED) ||
+	      pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST) ||
+	      pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+	return err ? -EINVAL : 0;
+}
+
 struct faithd_limits *limits_create(unsigned max_conns, unsigned max_per_source,
 				    unsigned workers)
 {
-	unsigned cap = max_conns || max_per_source ? ledger_capacity() : 0;
 	struct faithd_limits *l;
-	void *ledgers = NULL;
 
-	if (cap) {
-		/* Reserved, not committed: a page is taken when first used. */
-		ledgers = mmap(NULL, workers * ledger_size(cap), PROT_READ | PROT_WRITE,
-			       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (ledgers == MAP_FAILED)
-			return NULL;
-	}
 	l = mmap(NULL, limits_size(max_per_source), PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (l == MAP_FAILED) {
-		if (ledgers)
-			munmap(ledgers, workers * ledger_size(cap));
+	if (l == MAP_FAILED)
+		return NULL;
+	if (lock_init(&l->lock)) {
+		munmap(l, limits_size(max_per_source));
 		return NULL;
 	}
-	l->workers = workers;
-	l->ledger_cap = cap;
-	l->ledgers = ledgers;
-	atomic_flag_clear(&l->lock);
 	l->own_total = 0;
 	l->total = &l->own_total;
 	l->sources_fd = -1;
 	l->max_conns = max_conns;
 	l->max_per_source = max_per_source;
 	l->used = 0;
+	/* Without (no memory to reserve), a dead worker's counts stay. */
+	l->ledgers = max_conns || max_per_source ? ledgers_create(workers) : NULL;
 	return l;
+}
+
+bool limits_have_ledgers(const struct faithd_limits *l)
+{
+	return l->ledgers || (!l->max_conns && !l->max_per_source);
 }
 
 void limits_destroy(struct faithd_limits *l)
 {
 	if (!l)
 		return;
-	if (l->ledgers)
-		munmap(l->ledgers, l->workers * ledger_size(l->ledger_cap));
+	ledgers_destroy(l->ledgers);
+	pthread_mutex_destroy(&l->lock);
 	munmap(l, limits_size(l->max_per_source));
 }
 
-int limits_join(struct faithd_limits *l, unsigned worker)
+void limits_join(struct faithd_limits *l, unsigned worker)
 {
-	if (!l->ledgers || worker >= l->workers)
-		return 0;
-	own_free = malloc(l->ledger_cap * sizeof(*own_free));
-	if (!own_free)
-		return -ENOMEM;
-	own = ledger_of(l, worker);
-	own_nfree = l->ledger_cap;
-	for (unsigned i = 0; i < l->ledger_cap; i++)
-		own_free[i] = l->ledger_cap - 1 - i;	/* entry 0 on top */
-	return 0;
+	ledger_join(l->ledgers, worker);
 }
 
 void limits_leave(void)
 {
-	free(own_free);
-	own_free = NULL;
-	own = NULL;
-}
-
-/* Note a counted connection in this worker's ledger: its ticket. */
-static unsigned ledger_note(const struct in6_addr *src)
-{
-	unsigned i;
-
-	/* Full: more connections than descriptors allow for; uncounted
-	 * here, it is only missed if the worker dies. */
-	if (!own || !own_nfree)
-		return LIMITS_NO_TICKET;
-	i = own_free[--own_nfree];
-	own->ent[i].src = *src;
-	__atomic_store_n(&own->ent[i].held, 1, __ATOMIC_RELEASE);
-	if (i >= own->top)
-		__atomic_store_n(&own->top, i + 1, __ATOMIC_RELEASE);
-	return i;
-}
-
-static void ledger_forget(unsigned ticket)
-{
-	if (!own || ticket == LIMITS_NO_TICKET)
-		return;
-	__atomic_store_n(&own->ent[ticket].held, 0, __ATOMIC_RELEASE);
-	own_free[own_nfree++] = ticket;
-}
-
-static void lock(struct faithd_limits *l)
-{
-	while (atomic_flag_test_and_set_explicit(&l->lock, memory_order_acquire))
-		;
-}
-
-static void unlock(struct faithd_limits *l)
-{
-	atomic_flag_clear_explicit(&l->lock, memory_order_release);
+	ledger_leave();
 }
 
 static unsigned source_hash(const struct in6_addr *a)
@@ -243,107 +163,162 @@ static void source_remove(struct faithd_limits *l, unsigned i)
 	}
 }
 
-/* Count one more connection from src (limits_acquire, without the ledger). */
-static int count_in(struct faithd_limits *l, const struct in6_addr *src)
+/* One more from src, whatever the limit (a rebuild). */
+static void table_add(struct faithd_limits *l, const struct in6_addr *src)
 {
-	struct source_slot *s;
-	int err = 0;
+	struct source_slot *s = source_find(l, src);
 
-	/* Signed: a count that went below 0 for a moment (a shared one)
-	 * must not read as huge. */
-	if (l->max_conns &&
-	    (int)__atomic_fetch_add(l->total, 1, __ATOMIC_SEQ_CST) >= (int)l->max_conns) {
-		__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
-		return -EMFILE;
-	}
-	if (!l->max_conns)
-		__atomic_fetch_add(l->total, 1, __ATOMIC_SEQ_CST);
-	if (!l->max_per_source)
-		return 0;
-	if (l->sources_fd >= 0) {
-		int r = xlate_limit_run(l->sources_fd, src, FAITHD_XL_LIMIT_ACQUIRE);
-
-		err = r == FAITHD_XL_LIMIT_OK ? 0 : r == FAITHD_XL_LIMIT_SOURCE ? -EUSERS : -ENOSPC;
-		if (err)
-			__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
-		return err;
-	}
-	lock(l);
-	s = source_find(l, src);
-	if (s->count >= l->max_per_source)
-		err = -EUSERS;
-	else if (!s->count && l->used >= SOURCE_SLOTS / 2)
-		err = -ENOSPC;	/* keep the table half empty: short probes */
-	else if (!s->count++) {
+	if (!s->count++) {
 		s->addr = *src;
 		l->used++;
 	}
-	unlock(l);
+}
+
+static void table_add_cb(void *l, const struct in6_addr *src)
+{
+	table_add(l, src);
+}
+
+/* The table again from the ledgers, which the lock kept in step with it. */
+static void table_rebuild(struct faithd_limits *l)
+{
+	memset(l->slot, 0, SOURCE_SLOTS * sizeof(l->slot[0]));
+	l->used = 0;
+	for (unsigned w = 0; w < ledgers_count(l->ledgers); w++)
+		ledger_walk(l->ledgers, w, false, table_add_cb, l);
+}
+
+static void lock(struct faithd_limits *l)
+{
+	/* Its holder died: the table may be half changed. */
+	if (pthread_mutex_lock(&l->lock) == EOWNERDEAD) {
+		table_rebuild(l);
+		pthread_mutex_consistent(&l->lock);
+	}
+}
+
+static void unlock(struct faithd_limits *l)
+{
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* One more from src in the table, within the limit: 0, -EUSERS or -ENOSPC. */
+static int table_in(struct faithd_limits *l, const struct in6_addr *src)
+{
+	struct source_slot *s = source_find(l, src);
+
+	if (s->count >= l->max_per_source)
+		return -EUSERS;
+	if (!s->count && l->used >= SOURCE_SLOTS / 2)
+		return -ENOSPC;	/* keep the table half empty: short probes */
+	table_add(l, src);
+	return 0;
+}
+
+static void table_out(struct faithd_limits *l, const struct in6_addr *src)
+{
+	struct source_slot *s = source_find(l, src);
+
+	if (s->count && !--s->count) {
+		source_remove(l, (unsigned)(s - l->slot));
+		l->used--;
+	}
+}
+
+/* Per source, in the program's map: 0, -EUSERS or -ENOSPC. */
+static int program_in(struct faithd_limits *l, const struct in6_addr *src)
+{
+	int r = xlate_limit_run(l->sources_fd, src, FAITHD_XL_LIMIT_ACQUIRE);
+
+	return r == FAITHD_XL_LIMIT_OK ? 0 : r == FAITHD_XL_LIMIT_SOURCE ? -EUSERS : -ENOSPC;
+}
+
+static void program_out(struct faithd_limits *l, const struct in6_addr *src)
+{
+	/* Once more if the kernel failed it (memory): else it would stay. */
+	if (xlate_limit_run(l->sources_fd, src, FAITHD_XL_LIMIT_RELEASE) < 0)
+		xlate_limit_run(l->sources_fd, src, FAITHD_XL_LIMIT_RELEASE);
+}
+
+/* The table's entries and the ledger's change together, under the lock. */
+static bool in_table(const struct faithd_limits *l)
+{
+	return l->max_per_source && l->sources_fd < 0;
+}
+
+/*
+ * The counts first, then the ledger; on release the ledger first: a
+ * worker that dies between the two steps leaves a count behind, rather
+ * than have the master count a connection out twice (and so let one
+ * through beyond a limit).
+ */
+int limits_acquire(struct faithd_limits *l, const struct in6_addr *src, unsigned *ticket)
+{
+	int err = 0;
+
+	*ticket = LEDGER_NONE;
+	/* The count first.  Signed: a count that went below 0 for a moment (a shared one)
+	 * must not read as huge. */
+	unsigned before = __atomic_fetch_add(l->total, 1, __ATOMIC_SEQ_CST);
+
+	if (l->max_conns && (int)before >= (int)l->max_conns) {
+		__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
+		return -EMFILE;
+	}
+	if (in_table(l)) {
+		lock(l);
+		err = table_in(l, src);
+		if (!err)
+			*ticket = ledger_note(src);
+		unlock(l);
+	} else {
+		if (l->max_per_source)
+			err = program_in(l, src);
+		if (!err)
+			*ticket = ledger_note(src);
+	}
 	if (err)
 		__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
 	return err;
 }
 
-int limits_acquire(struct faithd_limits *l, const struct in6_addr *src, unsigned *ticket)
-{
-	int err = count_in(l, src);
-
-	*ticket = err ? LIMITS_NO_TICKET : ledger_note(src);
-	return err;
-}
-
-/* Count a connection from src out (limits_release, without the ledger). */
-static void count_out(struct faithd_limits *l, const struct in6_addr *src)
-{
-	struct source_slot *s;
-
-	__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
-	if (!l->max_per_source)
-		return;
-	if (l->sources_fd >= 0) {
-		/* Once more if the kernel failed it (memory): else the count
-		 * would stay. */
-		if (xlate_limit_run(l->sources_fd, src, FAITHD_XL_LIMIT_RELEASE) < 0)
-			xlate_limit_run(l->sources_fd, src, FAITHD_XL_LIMIT_RELEASE);
-		return;
-	}
-	lock(l);
-	s = source_find(l, src);
-	if (s->count && !--s->count) {
-		source_remove(l, (unsigned)(s - l->slot));
-		l->used--;
-	}
-	unlock(l);
-}
-
-/*
- * Out of the ledger first: a worker that dies between the two steps leaves
- * a count behind, rather than have the master count out a connection
- * twice (and so let one through beyond a limit).
- */
 void limits_release(struct faithd_limits *l, const struct in6_addr *src, unsigned ticket)
 {
-	ledger_forget(ticket);
-	count_out(l, src);
+	if (in_table(l)) {
+		lock(l);
+		ledger_forget(ticket);
+		table_out(l, src);
+		unlock(l);
+	} else {
+		ledger_forget(ticket);
+		if (l->max_per_source)
+			program_out(l, src);
+	}
+	__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
+}
+
+static void count_out_cb(void *arg, const struct in6_addr *src)
+{
+	struct faithd_limits *l = arg;
+
+	if (in_table(l))
+		table_out(l, src);
+	else if (l->max_per_source)
+		program_out(l, src);
+	__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
 }
 
 unsigned limits_reclaim(struct faithd_limits *l, unsigned worker)
 {
-	struct ledger *g;
-	unsigned n = 0, top;
+	unsigned n;
 
-	if (!l->ledgers || worker >= l->workers)
+	if (!l->ledgers)
 		return 0;
-	g = ledger_of(l, worker);
-	top = __atomic_load_n(&g->top, __ATOMIC_ACQUIRE);
-	for (unsigned i = 0; i < top && i < l->ledger_cap; i++) {
-		if (!__atomic_load_n(&g->ent[i].held, __ATOMIC_ACQUIRE))
-			continue;
-		count_out(l, &g->ent[i].src);
-		g->ent[i].held = 0;
-		n++;
-	}
-	g->top = 0;
+	if (in_table(l))
+		lock(l);
+	n = ledger_walk(l->ledgers, worker, true, count_out_cb, l);
+	if (in_table(l))
+		unlock(l);
 	return n;
 }
 

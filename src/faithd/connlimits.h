@@ -3,24 +3,23 @@
 #ifndef FAITHD_CONNLIMITS_H
 #define FAITHD_CONNLIMITS_H
 
+#include <stdbool.h>
 #include <netinet/in.h>
 
 struct faithd_limits;
-
-/* A worker's ledger holds at most this many connections. */
-#define LIMITS_LEDGER_MAX	(1u << 20)
-/* A connection noted in no ledger. */
-#define LIMITS_NO_TICKET	(~0u)
 
 /* Shared memory, made before fork(); 0 means no limit; a ledger for each
  * of the workers (where there is a limit).  NULL on failure. */
 struct faithd_limits *limits_create(unsigned max_conns, unsigned max_per_source,
 				    unsigned workers);
 void limits_destroy(struct faithd_limits *l);
+/* False if there is a limit but no memory was left for the ledgers: a
+ * dead worker's connections then stay counted. */
+bool limits_have_ledgers(const struct faithd_limits *l);
 
-/* In worker `worker`, after fork(): its connections go in its ledger
- * (-ENOMEM: they count, but not in it).  limits_leave() at its end. */
-int limits_join(struct faithd_limits *l, unsigned worker);
+/* In worker `worker`, after fork(): its connections go in its ledger.
+ * limits_leave() at its end. */
+void limits_join(struct faithd_limits *l, unsigned worker);
 void limits_leave(void);
 
 /* Count one more connection from src: 0 and its ticket (for
@@ -32,6 +31,7 @@ void limits_release(struct faithd_limits *l, const struct in6_addr *src, unsigne
 /* In the master, once worker `worker` is gone: count out every connection
  * its ledger holds, before a new worker takes its place.  How many. */
 unsigned limits_reclaim(struct faithd_limits *l, unsigned worker);
+
 /* Count the connections (for the global limit) at total instead, memory
  * shared with the translate program, which counts its own there too (NULL:
  * back to faithd's own).  Before any connection is counted, and before the

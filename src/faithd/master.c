@@ -325,13 +325,13 @@ static void signal_workers(const struct faithd_opts *o, int sig)
 
 /* What worker i held under -m and -M, counted out: its connections went
  * with it (a worker ends only with none unless it crashed). */
-static void reclaim_counts(struct faithd_ctx *ctx, unsigned i)
+static void reclaim_counts(struct faithd_ctx *ctx, unsigned i, pid_t pid)
 {
 	unsigned n = limits_reclaim(ctx->limits, i);
 
 	if (n)
-		log_info("worker %u: %u connection%s no longer counted against -m and -M", i, n,
-			 n == 1 ? "" : "s");
+		log_info("worker %u (pid %d): %u connection%s no longer counted against -m "
+			 "and -M", i, (int)pid, n, n == 1 ? "" : "s");
 }
 
 /* A worker ended: note it; restart it unless faithd is stopping. */
@@ -347,7 +347,7 @@ static void reap(struct faithd_ctx *ctx, bool stopping)
 			workers[i] = 0;
 			if (ctx->xlate)
 				xlate_sweep(ctx->xlate, pid);
-			reclaim_counts(ctx, i);
+			reclaim_counts(ctx, i, pid);
 			if (stopping)
 				break;
 			log_err("worker %u (pid %d) %s %d; restarting it", i, (int)pid,
@@ -512,6 +512,9 @@ static int setup(struct faithd_ctx *ctx)
 		log_err("shared memory for the connection limits: %s", strerror(errno));
 		return -ENOMEM;
 	}
+	if (!limits_have_ledgers(ctx->limits))
+		log_warn("no memory to reserve for the workers' ledgers: the connections of a "
+			 "worker that dies stay counted under -m and -M");
 	if (o->max_conns && xlate_syn_conns_total(ctx->xlate))
 		limits_share_total(ctx->limits, xlate_syn_conns_total(ctx->xlate));
 	if (o->max_per_source && xlate_syn_limit_fd(ctx->xlate) >= 0)

@@ -329,9 +329,7 @@ int faithd_worker(struct faithd_ctx *ctx)
 	int err;
 
 	log_batch(true);
-	if (limits_join(ctx->limits, ctx->worker))
-		log_warn("worker %u: no memory for its ledger of -m and -M counts: "
-			 "they stay counted if it dies", ctx->worker);
+	limits_join(ctx->limits, ctx->worker);
 	err = worker_setup(&w);
 	if (err) {
 		log_err("worker %u: setting up its event loop: %s", ctx->worker,

@@ -87,22 +87,37 @@ stop_faithd
 
 # A worker that dies gives back what it held under -m and -M (its
 # connections went with it): else they would be refused until a restart.
-# (Relayed by the worker, not the program, under --translate-after syn.)
-start_faithd -f "$TMP/faithd.conf" -w 1 -m 3 -M 2 ${SYN:+--translate-after 1048576} all
-hold 2
-check "-m 3 -M 2: 2 connections held by the worker" wait_for "$HOLD_OUT" '^held 2' 50
-victim=$(faithd_workers)
-kill -9 "$victim"
-check "... the worker killed: the master counts its 2 connections out" \
-	wait_for "$FAITHD_LOG" "worker 0: 2 connections no longer counted against -m and -M" 30
-release
-hold 2
-check "... and its successor serves 2 new ones from the same source (neither limit reached)" \
-	wait_for "$HOLD_OUT" '^held 2' 50
-expect 3 "... a 3rd from the source gets a reset (-M 2 still counts)" \
-	C "$BYTES" probe 64:ff9b::c000:202 7001
-release
-stop_faithd
+# dies_holding WHAT ARGS...: faithd with ARGS, its worker killed holding 2.
+dies_holding() {
+	local what=$1 victim; shift
+	start_faithd -f "$TMP/faithd.conf" -w 1 -m 3 -M 2 "$@" all
+	hold 2
+	check "$what: -m 3 -M 2: 2 connections held by the worker" wait_for "$HOLD_OUT" '^held 2' 50
+	victim=$(faithd_workers)
+	kill -9 "$victim"
+	check "... the worker killed: the master counts its 2 connections out" \
+		wait_for "$FAITHD_LOG" "worker 0 \(pid $victim\): 2 connections no longer counted against -m and -M" 30
+	release
+	hold 2
+	check "... and its successor serves 2 new ones from the same source (neither limit reached)" \
+		wait_for "$HOLD_OUT" '^held 2' 50
+	expect 3 "... a 3rd from the source gets a reset (-M 2 still counts)" \
+		C "$BYTES" probe 64:ff9b::c000:202 7001
+	release
+	stop_faithd
+}
+if [ "$SYN" ]; then
+	# Relayed by the worker, the counts in faithd's table.
+	dies_holding "the hand-off" --translate-after 1048576
+	# The program would take them: with no IPv4 forwarding it leaves them
+	# to the worker, and the counts are shared with it (its memory and
+	# map, changed through its syscall program, by the master too).
+	R sysctl -qw net.ipv4.conf.all.forwarding=0
+	dies_holding "--translate-after syn, the program not forwarding"
+	R sysctl -qw net.ipv4.conf.all.forwarding=1
+else
+	dies_holding "a worker's connections"
+fi
 
 # Out of descriptors: a worker limited to 64 keeps serving and recovers.
 # (The program of --translate-after syn needs none: the sockets take them.)
