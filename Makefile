@@ -8,7 +8,7 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 CFLAGS    ?= -O2 -g
 # Always on, whatever CFLAGS the command line brings (check-asan does).
 FAITH_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Ibuild
-LDLIBS    += -lbpf -lelf -lz
+LDLIBS    += -lbpf -lelf -lz -pthread
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
 

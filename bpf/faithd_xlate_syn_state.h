@@ -82,23 +82,35 @@ int faithd_forget(struct faithd_xl_forget_args *a)
 {
 	struct faithd_xl_key key, peer;
 	struct faithd_xl_flow *f;
+	__u32 old;
 
 	__builtin_memcpy(&key, &a->key, sizeof(key));
+	__builtin_memcpy(&peer, &a->peer, sizeof(peer));
 	f = bpf_map_lookup_elem(&flows, &key);
-	if (!f)
+	if (!f || !(f->flags & FAITHD_XL_FROM_SYN))
 		return 0;
 	if (a->op == FAITHD_XL_FORGET_ORPHAN) {
-		if (f->last_ns != a->last_ns || !same_key(&f->peer, &a->peer))
+		if (f->out_v4 || f->last_ns != a->last_ns || !same_key(&f->peer, &peer) ||
+		    bpf_map_lookup_elem(&flows, &peer))
 			return 0;
 		return !bpf_map_delete_elem(&flows, &key);
 	}
-	if (f->tsval_ns != a->tsval_ns || !(f->flags & FAITHD_XL_FROM_SYN) || !f->out_v4)
+	if (f->tsval_ns != a->tsval_ns || !f->out_v4)
 		return 0;
 	/* ENDED since the snapshot: the program is ending it.  ENDED then
-	 * too: a stale mark (an entry the kernel gave this connection while
-	 * another CPU ended the one before), which no one else acts on. */
-	if ((__sync_fetch_and_or(&f->flags, FAITHD_XL_ENDED) & FAITHD_XL_ENDED) && !a->ended)
+	 * too (and in the sweep before): a stale mark (an entry the kernel
+	 * gave this connection while another CPU ended the one before),
+	 * which no one else acts on. */
+	old = __sync_fetch_and_or(&f->flags, FAITHD_XL_ENDED);
+	if ((old & FAITHD_XL_ENDED) && !a->ended)
 		return 0;
+	/* This program sleeps: between the look and the claim the entry may
+	 * have been freed and given to a new connection.  Not this one's. */
+	if (f->tsval_ns != a->tsval_ns || !f->out_v4) {
+		if (!(old & FAITHD_XL_ENDED))
+			__sync_fetch_and_and(&f->flags, ~FAITHD_XL_ENDED);
+		return 0;
+	}
 	__builtin_memcpy(&peer, &f->peer, sizeof(peer));
 	bpf_map_delete_elem(&flows, &peer);
 	if (!bpf_map_delete_elem(&flows, &key))

@@ -9,7 +9,8 @@
  *     sweep's snapshot saw (opened at the same time) and the program is
  *     not ending it (ENDED since the snapshot); it is counted out of -m
  *     and -M once;
- *   - a server's entry left alone goes only if it is still as seen.
+ *   - a server's entry left alone goes only if it is still as seen, and
+ *     still alone.
  *
  *   make build/test_xlate_forget && build/test_xlate_forget
  */
@@ -142,7 +143,18 @@ static void test_orphan(void)
 		 "a server's entry of another client by now: kept (%d)", r);
 	s.peer = key_c;
 	put_flow(&key_s, &s);
+	put_flow(&key_c, &flow_c);
+	r = forget(&a);
+	tl_check(r == 0 && present(&key_s),
+		 "a server's entry as seen, but its client's is back: kept (%d)", r);
 	bpf_map__delete_elem(skel->maps.flows, &key_c, sizeof(key_c), 0);
+	s.flags = 0;
+	put_flow(&key_s, &s);
+	r = forget(&a);
+	tl_check(r == 0 && present(&key_s),
+		 "a server's entry as seen, not opened from a SYN: kept (%d)", r);
+	s.flags = FAITHD_XL_FROM_SYN;
+	put_flow(&key_s, &s);
 	r = forget(&a);
 	tl_check(r == 1 && !present(&key_s), "a server's entry as seen: forgotten (%d)", r);
 }

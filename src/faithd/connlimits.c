@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -179,13 +180,51 @@ static void table_add_cb(void *l, const struct in6_addr *src)
 	table_add(l, src);
 }
 
-/* The table again from the ledgers, which the lock kept in step with it. */
+/* Without ledgers: the slots that hold a count, hashed again (a slot
+ * being moved when its mover died may count twice, or not at all). */
+static void table_rehash(struct faithd_limits *l)
+{
+	size_t size = SOURCE_SLOTS * sizeof(l->slot[0]);
+	struct source_slot *old = malloc(size);
+
+	if (!old)
+		return;
+	memcpy(old, l->slot, size);
+	memset(l->slot, 0, size);
+	l->used = 0;
+	for (unsigned i = 0; i < SOURCE_SLOTS; i++) {
+		struct source_slot *s;
+
+		if (!old[i].count)
+			continue;
+		s = source_find(l, &old[i].addr);
+		if (!s->count) {
+			*s = old[i];
+			l->used++;
+		}
+	}
+	free(old);
+}
+
+/*
+ * The table again from the ledgers, which the lock kept in step with it;
+ * and the total, where it is faithd's own (no one else counts in it, and
+ * the holder may have died between it and its ledger).
+ */
 static void table_rebuild(struct faithd_limits *l)
 {
+	unsigned n = 0;
+
+	if (!l->ledgers) {
+		table_rehash(l);
+		return;
+	}
 	memset(l->slot, 0, SOURCE_SLOTS * sizeof(l->slot[0]));
 	l->used = 0;
 	for (unsigned w = 0; w < ledgers_count(l->ledgers); w++)
-		ledger_walk(l->ledgers, w, false, table_add_cb, l);
+		n += ledger_walk(l->ledgers, w, false, table_add_cb, l);
+	if (l->total == &l->own_total)
+		__atomic_store_n(&l->own_total, n, __ATOMIC_SEQ_CST);
 }
 
 static void lock(struct faithd_limits *l)
@@ -246,18 +285,10 @@ static bool in_table(const struct faithd_limits *l)
 	return l->max_per_source && l->sources_fd < 0;
 }
 
-/*
- * The counts first, then the ledger; on release the ledger first: a
- * worker that dies between the two steps leaves a count behind, rather
- * than have the master count a connection out twice (and so let one
- * through beyond a limit).
- */
-int limits_acquire(struct faithd_limits *l, const struct in6_addr *src, unsigned *ticket)
+/* One more in the total, within -m: 0 or -EMFILE. */
+static int total_in(struct faithd_limits *l)
 {
-	int err = 0;
-
-	*ticket = LEDGER_NONE;
-	/* The count first.  Signed: a count that went below 0 for a moment (a shared one)
+	/* Signed: a count that went below 0 for a moment (a shared one)
 	 * must not read as huge. */
 	unsigned before = __atomic_fetch_add(l->total, 1, __ATOMIC_SEQ_CST);
 
@@ -265,20 +296,41 @@ int limits_acquire(struct faithd_limits *l, const struct in6_addr *src, unsigned
 		__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
 		return -EMFILE;
 	}
+	return 0;
+}
+
+static void total_out(struct faithd_limits *l)
+{
+	__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The counts first, then the ledger; on release the ledger first: a
+ * worker that dies between the two steps leaves a count behind, rather
+ * than have the master count a connection out twice (and so let one
+ * through beyond a limit).  With faithd's own table, all of it under the
+ * lock, whose next holder puts right what a dead one left half done.
+ */
+int limits_acquire(struct faithd_limits *l, const struct in6_addr *src, unsigned *ticket)
+{
+	int err;
+
+	*ticket = LEDGER_NONE;
 	if (in_table(l)) {
 		lock(l);
-		err = table_in(l, src);
+		err = total_in(l);
+		if (!err && (err = table_in(l, src)))
+			total_out(l);
 		if (!err)
 			*ticket = ledger_note(src);
 		unlock(l);
-	} else {
-		if (l->max_per_source)
-			err = program_in(l, src);
-		if (!err)
-			*ticket = ledger_note(src);
+		return err;
 	}
-	if (err)
-		__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
+	err = total_in(l);
+	if (!err && l->max_per_source && (err = program_in(l, src)))
+		total_out(l);
+	if (!err)
+		*ticket = ledger_note(src);
 	return err;
 }
 
@@ -288,13 +340,14 @@ void limits_release(struct faithd_limits *l, const struct in6_addr *src, unsigne
 		lock(l);
 		ledger_forget(ticket);
 		table_out(l, src);
+		total_out(l);
 		unlock(l);
-	} else {
-		ledger_forget(ticket);
-		if (l->max_per_source)
-			program_out(l, src);
+		return;
 	}
-	__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
+	ledger_forget(ticket);
+	if (l->max_per_source)
+		program_out(l, src);
+	total_out(l);
 }
 
 static void count_out_cb(void *arg, const struct in6_addr *src)
@@ -305,7 +358,7 @@ static void count_out_cb(void *arg, const struct in6_addr *src)
 		table_out(l, src);
 	else if (l->max_per_source)
 		program_out(l, src);
-	__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
+	total_out(l);
 }
 
 unsigned limits_reclaim(struct faithd_limits *l, unsigned worker)

@@ -155,11 +155,16 @@ unsigned ledger_walk(struct faithd_ledgers *g, unsigned worker, bool empty,
 	for (unsigned i = 0; i < top && i < g->cap; i++) {
 		if (!__atomic_load_n(&l->ent[i].held, __ATOMIC_ACQUIRE))
 			continue;
+		/* Out before it is counted out: a walk cut short (the master
+		 * killed) must not count it out again. */
+		if (empty)
+			__atomic_store_n(&l->ent[i].held, 0, __ATOMIC_RELEASE);
 		fn(arg, &l->ent[i].src);
 		n++;
 	}
-	/* Zeroes it all (top too), and frees its pages. */
-	if (empty)
-		madvise(l, g->stride, MADV_REMOVE);
+	if (empty) {
+		l->top = 0;
+		madvise(l, g->stride, MADV_REMOVE);	/* the pages back, if it can */
+	}
 	return n;
 }

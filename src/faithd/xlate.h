@@ -8,12 +8,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "faithd/xlate_maps.h"
+
 struct faithd_opts;
 struct faithd_conf;
 struct ring_buffer;
 struct faithd_xl_flow;
 
 #define XL_MAX_IFACES	1024
+
+#define XL_ENDED_MAX	64
 
 struct faithd_xlate {
 	struct faithd_xlate_bpf *skel;
@@ -29,6 +33,14 @@ struct faithd_xlate {
 	uint64_t syn_idle_ms;	/* -i: a connection this quiet is forgotten */
 	uint64_t syn_connect_ms;	/* -t: a SYN unanswered this long too */
 	uint64_t syn_expired;	/* connections forgotten so */
+	/* Connections marked ENDED as the sweep found them: this sweep's
+	 * and the last's (xlate_sweep.c). */
+	struct xl_ended {
+		struct faithd_xl_key key;
+		uint64_t tsval_ns;
+	} ended[2][XL_ENDED_MAX];
+	unsigned nended[2];
+	unsigned ended_now;	/* this sweep's: ended[ended_now] */
 	struct ring_buffer *events;	/* the program's: connections it ended */
 	int raw4, raw6;		/* for resets (xlate_rst.c); -1 */
 };

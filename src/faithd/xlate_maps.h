@@ -184,17 +184,17 @@ enum faithd_xl_forget_op {
 	 * one opened at tsval_ns, and the program is not ending it. */
 	FAITHD_XL_FORGET_CONN = 0,
 	/* A server's entry whose client's is gone: if it is still the one
-	 * last seen at last_ns, with that peer. */
+	 * last seen at last_ns, with that peer, still gone. */
 	FAITHD_XL_FORGET_ORPHAN = 1,
 };
 
 struct faithd_xl_forget_args {
 	struct faithd_xl_key key;
-	struct faithd_xl_key peer;	/* ORPHAN: its peer as seen */
+	struct faithd_xl_key peer;	/* ORPHAN: its peer as seen (and gone) */
 	__u64 tsval_ns;			/* CONN: when the SYN came */
 	__u64 last_ns;			/* ORPHAN: its last segment */
 	__u32 op;			/* enum faithd_xl_forget_op */
-	__u32 ended;			/* CONN: ENDED in the snapshot */
+	__u32 ended;			/* CONN: ENDED in this snapshot and the last */
 };
 
 /* `xl_syn_stats`, per CPU: what became of the SYNs the program saw. */

@@ -13,6 +13,7 @@
 
 #include "faithd_xlate.skel.h"
 #include "faithd/faithd.h"
+#include "faithd/log.h"
 #include "faithd/xlate.h"
 #include "faithd/xlate_maps.h"
 
@@ -91,9 +92,38 @@ static const char *why_forget(const struct faithd_xlate *xl, const struct faithd
 static bool forget_run(struct faithd_xlate *xl, struct faithd_xl_forget_args *a)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = a, .ctx_size_in = sizeof(*a));
+	static bool said;
 
-	return !bpf_prog_test_run_opts(bpf_program__fd(xl->skel->progs.faithd_forget), &run) &&
-	       run.retval == 1;
+	if (bpf_prog_test_run_opts(bpf_program__fd(xl->skel->progs.faithd_forget), &run)) {
+		if (!said)
+			log_warn("--translate-after syn: the sweep cannot forget connections: %s",
+				 strerror(errno));
+		said = true;
+		return false;
+	}
+	return run.retval == 1;
+}
+
+/*
+ * Was the connection of the client's entry at key, opened at tsval_ns,
+ * marked ENDED in the last sweep too?  Noted for the next one.  A mark
+ * the program is acting on is gone within microseconds, with the entry;
+ * one that stays across two sweeps is stale (an entry the kernel gave
+ * this connection while another CPU ended the one before), and the
+ * program will not act on it.
+ */
+static bool ended_before(struct faithd_xlate *xl, const struct faithd_xl_key *key,
+			 uint64_t tsval_ns)
+{
+	unsigned now = xl->ended_now, last = !now;
+	bool seen = false;
+
+	for (unsigned i = 0; i < xl->nended[last] && !seen; i++)
+		seen = xl->ended[last][i].tsval_ns == tsval_ns &&
+		       !memcmp(&xl->ended[last][i].key, key, sizeof(*key));
+	if (xl->nended[now] < XL_ENDED_MAX)	/* else: a later sweep's */
+		xl->ended[now][xl->nended[now]++] = (struct xl_ended){ *key, tsval_ns };
+	return seen;
 }
 
 /* Forget the connection of the client's entry c (key ckey; s: the
@@ -105,9 +135,13 @@ static bool forget(struct faithd_xlate *xl, const struct faithd_xl_key *ckey,
 {
 	struct faithd_xl_forget_args a = {
 		.key = *ckey, .tsval_ns = c->tsval_ns, .op = FAITHD_XL_FORGET_CONN,
-		.ended = !!(c->flags & FAITHD_XL_ENDED),
 	};
 
+	if (c->flags & FAITHD_XL_ENDED) {
+		if (!ended_before(xl, ckey, c->tsval_ns))
+			return false;
+		a.ended = 1;
+	}
 	if (!forget_run(xl, &a))
 		return false;
 	xlate_rst_both(xl, c, s);
@@ -189,6 +223,8 @@ unsigned int xlate_syn_sweep(struct faithd_xlate *xl, bool all)
 		return 0;
 	syn_pending = &xl->skel->bss->syn_pending;
 	counted = __atomic_load_n(syn_pending, __ATOMIC_RELAXED);
+	xl->ended_now = !xl->ended_now;
+	xl->nended[xl->ended_now] = 0;
 	while (more) {
 		count = SWEEP_BATCH;
 		err = bpf_map_lookup_batch(xl->flows_fd, first ? NULL : &batch, &batch, keys, vals,
