@@ -267,19 +267,24 @@ static __always_inline int write_l3(struct __sk_buff *skb, const struct faithd_x
 
 /*
  * Send the translated segment on: out of the interface the route to its
- * new destination names (the FIB asked as for a forwarded packet, from
- * where it came in), or, where the router does not forward that family
- * (the FIB then does not answer), out of the one the other peer's segments
- * come in on.  The kernel resolves the next hop's link-layer address.
+ * new destination names, to the next hop it names (the FIB asked as for a
+ * forwarded packet, from where it came in), or, where the router does not
+ * forward that family (the FIB then does not answer), out of the one the
+ * other peer's segments come in on.  The kernel resolves the next hop's
+ * link-layer address.  nexthop: hand the redirect the next hop the FIB
+ * named, so that it does not look the route up a second time (every
+ * segment); 0 where the stack is short (ICMP errors: few, and theirs is
+ * full of the messages they build).
  */
-static __always_inline int forward(struct __sk_buff *skb, const struct faithd_xl_flow *f)
+static __always_inline int forward(struct __sk_buff *skb, const struct faithd_xl_flow *f,
+				   int nexthop)
 {
 	/* No tot_len: a GSO skb is longer than the MTU, and the answer to
 	 * that (FRAG_NEEDED) comes before the interface is filled in. */
 	struct bpf_fib_lookup p = {
 		.l4_protocol = IPPROTO_TCP, .ifindex = skb->ingress_ifindex,
 	};
-	__u32 ifindex = f->out_ifindex;
+	struct bpf_redir_neigh nh = {};
 	long rc;
 
 	if (f->out_v4) {
@@ -291,10 +296,19 @@ static __always_inline int forward(struct __sk_buff *skb, const struct faithd_xl
 		__builtin_memcpy(p.ipv6_src, f->saddr, 16);
 		__builtin_memcpy(p.ipv6_dst, f->daddr, 16);
 	}
-	rc = bpf_fib_lookup(skb, &p, sizeof(p), 0);
-	if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-		ifindex = p.ifindex;
-	return bpf_redirect_neigh(ifindex, NULL, 0, 0);
+	/* The next hop's address, not its neighbour entry: the redirect
+	 * looks that up (and makes it) itself. */
+	rc = bpf_fib_lookup(skb, &p, sizeof(p), BPF_FIB_LOOKUP_SKIP_NEIGH);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return bpf_redirect_neigh(f->out_ifindex, NULL, 0, 0);
+	if (!nexthop)
+		return bpf_redirect_neigh(p.ifindex, NULL, 0, 0);
+	nh.nh_family = p.family;	/* AF_INET6 too for IPv4: RFC 5549 */
+	if (p.family == AF_INET)
+		nh.ipv4_nh = p.ipv4_dst;
+	else
+		__builtin_memcpy(nh.ipv6_nh, p.ipv6_dst, 16);
+	return bpf_redirect_neigh(p.ifindex, &nh, sizeof(nh), 0);
 }
 
 /*
@@ -314,7 +328,6 @@ static __noinline int translate(struct __sk_buff *skb, struct faithd_xl_flow *f,
 	__u32 *old_addrs = seg->addrs, old_addrs_len = seg->addrs_len;
 	__u8 tos = seg->tos;
 	struct tcp_opts o = {};
-	__u32 new_addrs[8];
 	__s64 diff;
 	__u32 l3_hlen = f->out_v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
 	__u32 new_l4 = ETH_HLEN + l3_hlen;
@@ -330,18 +343,19 @@ static __noinline int translate(struct __sk_buff *skb, struct faithd_xl_flow *f,
 	if (bpf_skb_change_proto(skb, bpf_htons(f->out_v4 ? ETH_P_IP : ETH_P_IPV6), 0) ||
 	    write_l3(skb, f, l4_len, tos))
 		return TC_ACT_SHOT;
+	/* The new addresses summed where they are, in the entry (saddr and
+	 * daddr side by side): no copy on the stack, which forward() needs. */
 	if (f->out_v4) {
-		new_addrs[0] = f->saddr[3];
-		new_addrs[1] = f->daddr[3];
+		diff = bpf_csum_diff(old_addrs, old_addrs_len, &f->saddr[3], 4, 0);
+		if (diff >= 0)
+			diff = bpf_csum_diff(NULL, 0, &f->daddr[3], 4, (__wsum)diff);
 	} else {
-		__builtin_memcpy(new_addrs, f->saddr, 16);
-		__builtin_memcpy(new_addrs + 4, f->daddr, 16);
+		diff = bpf_csum_diff(old_addrs, old_addrs_len, f->saddr, 32, 0);
 	}
-	diff = bpf_csum_diff(old_addrs, old_addrs_len, new_addrs, f->out_v4 ? 8 : 32, 0);
 	if (diff < 0 || bpf_l4_csum_replace(skb, new_l4 + offsetof(struct tcphdr, check), 0,
 					    diff, BPF_F_PSEUDO_HDR))
 		return TC_ACT_SHOT;
-	return forward(skb, f);
+	return forward(skb, f, 1);
 }
 
 #include "faithd_xlate_track.h"

@@ -133,7 +133,7 @@ static __noinline int ptb_to_server(struct __sk_buff *skb)
 	    bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto), &eth_ip, 2, 0) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN, &m, sizeof(m), BPF_F_RECOMPUTE_CSUM))
 		return TC_ACT_SHOT;
-	return forward(skb, fc);
+	return forward(skb, fc, 0);
 }
 
 /* What icmp4_to_client() sends, after its IPv6 header: an ICMPv6 Packet
@@ -278,7 +278,7 @@ static __noinline int icmp4_to_client(struct __sk_buff *skb)
 				BPF_F_RECOMPUTE_CSUM))
 		rc = TC_ACT_SHOT;
 	else
-		rc = forward(skb, fs);
+		rc = forward(skb, fs, 0);
 	/* Forgotten last: forward() reads the entry. */
 	if (!mtu && syn_forget(&key, fs, fc, FAITHD_XL_END_UNREACHABLE | (__u32)code4 << 8))
 		syn_count_unreachable();

@@ -4,7 +4,8 @@
 # connections it takes.  The relay suites of faithd.sh and faithd_load.sh
 # through it; then what is its own: the bytes byte-exact with no socket of
 # the router in the way, logged by the master; a FIN ahead of a loss
-# ending the connection once acknowledged; the server sees a port of
+# ending the connection once acknowledged; a server behind a gateway; the
+# server sees a port of
 # faithd's range, and each peer sequence numbers not the other's; a client
 # that never acknowledges the SYN-ACK forgotten after -t (a forger's
 # data with guessed ACKs does not keep it); ICMPv4 errors answering the
@@ -39,6 +40,7 @@ cat >"$TMP/faithd.conf" <<CONF
 2001:db8:1::/64 deny 192.0.2.3/32
 2001:db8:1::/64 permit 192.0.2.0/24
 2001:db8:1::/64 permit 198.51.100.0/24
+2001:db8:1::/64 permit 203.0.113.0/24
 CONF
 chmod 755 "$TMP"
 
@@ -60,6 +62,21 @@ check "... logged by the master as faithd logs a relayed connection" \
 	master_said "\[2001:db8:1::2\]:[0-9]+ -> \[64:ff9b::c000:202\]:7001 -> 192\.0\.2\.2:7001: closed; 8388632 bytes to server, 8388609 to client, [0-9.]+ s"
 check_fail "... and no worker saw it" grep -q "^faithd\[$(faithd_workers | head -1)\]: .*7001" "$FAITHD_LOG"
 check "... and the program's map is empty again" test "$(flows_count)" = 0
+
+# A server behind a gateway: 203.0.113.2 (on the server's loopback) via
+# 192.0.2.2, which answers ARP only for its own link's address.  The
+# program hands the redirect the next hop the FIB names: the gateway's
+# address, not the destination's (which no one would answer for).
+S sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.eth0.arp_ignore=1
+S ip addr add 203.0.113.2/32 dev lo
+ip -n "$NS_R" route add 203.0.113.0/24 via 192.0.2.2
+nsenter --net="/run/netns/$NS_S" "$BYTES" serve 203.0.113.2 7003 >"$TMP/gw.out" 2>&1 &
+PIDS+=("$!")
+wait_for "$TMP/gw.out" '^ready' || sed 's/^/#   /' "$TMP/gw.out"
+check "a server behind a gateway: 1 MiB each way through the program, byte-exact" \
+	C "$BYTES" send 64:ff9b::cb00:7102 7003 $((1 << 20)) $((1 << 20)) --timeout 10
+check "... carried by the program (logged by the master)" \
+	master_said "-> 203\.0\.113\.2:7003: closed; 1048600 bytes to server, 1048577 to client"
 
 # The server's first data segment lost on the way to the router, and its
 # first retransmission (which would come ahead of the FIN): the rest and
