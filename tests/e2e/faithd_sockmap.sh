@@ -36,19 +36,28 @@ start_faithd -f "$TMP/faithd.conf" -w 1 --datapath sockmap all
 check "the log says which datapath" grep -q "running as nobody, datapath sockmap" "$FAITHD_LOG"
 
 # slow.py's reader checks every byte against the sender's pattern.
+# Its output in $SLOW_OUT, a file per port.
 slow_serve() {
+	SLOW_OUT=$TMP/slow.$1.out
 	nsenter --net="/run/netns/$NS_S" python3 "$E2E/slow.py" serve 192.0.2.2 "$@" \
-		>"$TMP/slow.out" 2>&1 &
+		>"$SLOW_OUT" 2>&1 &
 	PIDS+=("$!")
-	wait_for "$TMP/slow.out" '^ready' || sed 's/^/#   /' "$TMP/slow.out"
+	wait_for "$SLOW_OUT" '^ready' || sed 's/^/#   /' "$SLOW_OUT"
 }
 
 # A sender as fast as it can, a reader that reads nothing for 4 s: the
 # relay holds the client back instead of queueing without bound in the
 # kernel (the psock backlog has no limit of its own).
-slow_serve 7010 4
-C timeout 30 python3 "$E2E/slow.py" client 64:ff9b::c000:202 7010 3 >"$TMP/fast.out" 2>&1
-held=$(awk '/^held/ { print $2 }' "$TMP/fast.out")
+# Once more (another port) if the sender got less than 12 MiB out: the
+# kernel's buffers held it before the relay had to (a machine busy
+# elsewhere), and the hold below would go untested.
+for port in 7010 7013; do
+	slow_serve $port 4
+	C timeout 30 python3 "$E2E/slow.py" client 64:ff9b::c000:202 $port 3 >"$TMP/fast.out" 2>&1
+	held=$(awk '/^held/ { print $2 }' "$TMP/fast.out")
+	[ "${held:-0}" -ge $((12 << 20)) ] && break
+	[ $port = 7010 ] && echo "# slow reader: the sender got ${held:-?} bytes out in 3 s: once more"
+done
 if [ -n "$held" ] && [ "$held" -lt $((128 << 20)) ]; then
 	ok "slow reader: the sender is held back ($((held >> 20)) MiB taken in 3 s)"
 else
@@ -56,10 +65,10 @@ else
 fi
 check "... faithd held the client for a while" \
 	grep -q "queued to the server: holding the client" "$FAITHD_LOG"
-wait_for "$TMP/slow.out" '^(read|mismatch)' 100
+wait_for "$SLOW_OUT" '^(read|mismatch)' 100
 sent=$(awk '/^sent/ { print $2 }' "$TMP/fast.out")
 check "... and every byte arrives, in order, once the reader reads ($sent)" \
-	grep -qx "read $sent" "$TMP/slow.out"
+	grep -qx "read $sent" "$SLOW_OUT"
 check "... the worker moved the held bytes itself" \
 	grep -qE "sockmap: redirected [0-9]+ \+ [0-9]+ bytes, moved by the worker [1-9][0-9]* \+" \
 	"$FAITHD_LOG"
@@ -74,9 +83,14 @@ check "... then all moved, the kernel relays again" \
 lines=$(wc -l <"$FAITHD_LOG")
 slow_serve 7011 0.5 3 1.5
 C timeout 60 python3 "$E2E/slow.py" client 64:ff9b::c000:202 7011 2 >"$TMP/fast.out" 2>&1
-wait_for "$TMP/slow.out" '^(read|mismatch)' 100
+wait_for "$SLOW_OUT" '^(read|mismatch)' 100
 sent=$(awk '/^sent/ { print $2 }' "$TMP/fast.out")
-check "stuttering reader: every byte arrives, in order ($sent)" grep -qx "read $sent" "$TMP/slow.out"
+if [ -n "$sent" ] && grep -qx "read $sent" "$SLOW_OUT"; then
+	ok "stuttering reader: every byte arrives, in order ($sent)"
+else
+	notok "stuttering reader: every byte arrives, in order (${sent:-?})"
+	sed 's/^/#   client: /' "$TMP/fast.out"; sed 's/^/#   server: /' "$SLOW_OUT"
+fi
 tail -n +$((lines + 1)) "$FAITHD_LOG" >"$TMP/log2"
 check "... the client was held" grep -q "holding the client" "$TMP/log2"
 check "... and once the held bytes are all moved, the kernel relays again" \
