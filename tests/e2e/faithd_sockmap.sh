@@ -89,18 +89,25 @@ check "... then all moved, the kernel relays again" \
 # a faster one: the worker moves the held bytes at the reader's pace (while
 # the reader is the bottleneck, the source always holds more), every byte
 # in order, and once they are all moved the kernel relays again.
-lines=$(wc -l <"$FAITHD_LOG")
-slow_serve 7011 0.5 3 1.5
-C timeout 60 python3 "$E2E/slow.py" client 64:ff9b::c000:202 7011 2 >"$TMP/fast.out" 2>&1
-wait_for "$SLOW_OUT" '^(read|mismatch)' 100
-sent=$(awk '/^sent/ { print $2 }' "$TMP/fast.out")
-if [ -n "$sent" ] && grep -qx "read $sent" "$SLOW_OUT"; then
-	ok "stuttering reader: every byte arrives, in order ($sent)"
-else
-	notok "stuttering reader: every byte arrives, in order (${sent:-?})"
-	sed 's/^/#   client: /' "$TMP/fast.out"; sed 's/^/#   server: /' "$SLOW_OUT"
-fi
-tail -n +$((lines + 1)) "$FAITHD_LOG" >"$TMP/log2"
+# Once more (another port) if the client was not held: a sender on a busy
+# machine no faster than the reader; every byte checked both times.
+for port in 7011 7014; do
+	lines=$(wc -l <"$FAITHD_LOG")
+	FAST_OUT=$TMP/fast.$port.out
+	slow_serve $port 0.5 3 1.5
+	C timeout 60 python3 "$E2E/slow.py" client 64:ff9b::c000:202 $port 2 >"$FAST_OUT" 2>&1
+	wait_for "$SLOW_OUT" '^(read|mismatch)' 100
+	sent=$(awk '/^sent/ { print $2 }' "$FAST_OUT")
+	if [ -n "$sent" ] && grep -qx "read $sent" "$SLOW_OUT"; then
+		ok "stuttering reader: every byte arrives, in order ($sent)"
+	else
+		notok "stuttering reader: every byte arrives, in order (${sent:-?})"
+		sed 's/^/#   client: /' "$FAST_OUT"; sed 's/^/#   server: /' "$SLOW_OUT"
+	fi
+	tail -n +$((lines + 1)) "$FAITHD_LOG" >"$TMP/log2"
+	grep -q "holding the client" "$TMP/log2" && break
+	[ $port = 7011 ] && echo "# stuttering reader: the client was not held: once more"
+done
 check "... the client was held" grep -q "holding the client" "$TMP/log2"
 check "... and once the held bytes are all moved, the kernel relays again" \
 	grep -q "the client's held bytes all moved: relaying in the kernel again" "$TMP/log2"
