@@ -55,7 +55,8 @@ $(BUILD)/faithd_sockmap.skel.h: bpf/faithd_sockmap.bpf.o | $(BUILD)
 # -mcpu=v3 for atomic compare-and-exchange (Linux 5.12; translate needs 6.6).
 bpf/faithd_xlate.bpf.o: bpf/faithd_xlate.bpf.c bpf/faithd_xlate_icmp.h bpf/faithd_xlate_syn.h \
 		bpf/faithd_xlate_syn_open.h bpf/faithd_xlate_syn_state.h bpf/faithd_xlate_track.h \
-		bpf/faithd_xlate_limits.h src/maps.h bpf/ipv6_ext.h src/faithd/xlate_seq.h src/faithd/xlate_maps.h
+		bpf/faithd_xlate_limits.h bpf/faithd_xlate_out.h src/maps.h bpf/ipv6_ext.h \
+		src/faithd/xlate_seq.h src/faithd/xlate_maps.h
 	$(CLANG) $(BPF_CFLAGS) -mcpu=v3 -c $< -o $@
 
 $(BUILD)/faithd_xlate.skel.h: bpf/faithd_xlate.bpf.o | $(BUILD)
