@@ -9,7 +9,9 @@
  *   - a worker killed at random moments while it counts connections in
  *     and out, often inside the table's lock: nothing hangs, and both
  *     counts are exact after each reclaim (the table and the total
- *     rebuilt from the ledgers when the lock's holder died).
+ *     rebuilt from the ledgers when the lock's holder died);
+ *   - no memory for the ledgers: faithd goes on without them, and a
+ *     worker killed inside the lock hangs nothing.
  *
  * The per-source counts shared with the translate program (its map, run
  * through BPF_PROG_TEST_RUN) are the e2e tests' (faithd_load.sh); here
@@ -19,8 +21,10 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -184,11 +188,75 @@ static void test_killed(void)
 	limits_destroy(l);
 }
 
+/* The address space this process maps now, in bytes. */
+static size_t mapped_now(void)
+{
+	unsigned long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%lu", &pages) != 1)
+			pages = 0;
+		fclose(f);
+	}
+	return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * No memory for the ledgers (an address-space limit that leaves room for
+ * the table, 2.5 MiB, not for 1000 workers' ledgers, a page each at the
+ * least): faithd goes on without them.
+ * A worker killed inside the lock then leaves the table to be hashed
+ * again as it stands: nothing hangs, and -M still holds (no slot counted
+ * twice lets a third in).  Its connections stay counted: no ledger.
+ */
+static void test_no_ledgers(void)
+{
+	struct rlimit old, lim;
+	struct faithd_limits *l;
+	struct in6_addr a = addr(6);
+	int within = 0, kills = 100;
+
+	getrlimit(RLIMIT_AS, &old);
+	lim = old;
+	lim.rlim_cur = mapped_now() + (3u << 20);
+	setrlimit(RLIMIT_AS, &lim);
+	l = limits_create(0, 2, 1000);
+	setrlimit(RLIMIT_AS, &old);
+	if (!tl_check(l && !limits_have_ledgers(l),
+		      "no memory for 1000 workers' ledgers: the limits without them"))
+		return;
+	alarm(60);
+	for (int k = 0; k < kills; k++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			unsigned t;
+			struct in6_addr b = addr((unsigned char)(7 + k % 50));
+
+			limits_join(l, 0);
+			for (;;)
+				if (!limits_acquire(l, &b, &t))
+					limits_release(l, &b, t);
+		}
+		usleep(200 + rand() % 800);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		limits_reclaim(l, 0);	/* nothing: no ledger */
+		within += room(l, a, 2) == 2;
+	}
+	alarm(0);
+	tl_check(within == kills, "... a worker killed %d times inside or outside the lock: "
+		 "nothing hung, -M 2 let in 2 from another source each time (%d)", kills, within);
+	limits_destroy(l);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_limits();
 	test_reclaim();
 	test_killed();
+	test_no_ledgers();
 	return tl_report();
 }
