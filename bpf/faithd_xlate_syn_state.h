@@ -38,6 +38,17 @@ static __always_inline void syn_report(const struct faithd_xl_flow *f,
 	bpf_ringbuf_submit(e, wake);
 }
 
+/* Delete a connection's entries, the client's last: whoever deletes that
+ * counts the connection out of -m and -M, once (the program, or faithd's
+ * sweep acting on a stale ENDED mark). */
+static __always_inline void syn_delete(const struct faithd_xl_key *ckey,
+				       const struct faithd_xl_key *skey)
+{
+	bpf_map_delete_elem(&flows, skey);
+	if (!bpf_map_delete_elem(&flows, ckey))
+		syn_limits_release(ckey->saddr);
+}
+
 /* Forget both entries of a connection opened for a SYN (f, key: one of
  * them; p: the other), saying how it ended; 0 if another CPU did. */
 static __always_inline int syn_forget(const struct faithd_xl_key *key, struct faithd_xl_flow *f,
@@ -52,12 +63,7 @@ static __always_inline int syn_forget(const struct faithd_xl_key *key, struct fa
 		return 0;
 	syn_half_done(c);
 	syn_report(f, p, how);
-	/* The client's entry last, and its deletion counts the connection out
-	 * (faithd's sweep may delete it at the same moment: one of the two
-	 * succeeds). */
-	bpf_map_delete_elem(&flows, skey);
-	if (!bpf_map_delete_elem(&flows, ckey))
-		syn_limits_release(ckey->saddr);
+	syn_delete(ckey, skey);
 	return 1;
 }
 
@@ -112,9 +118,7 @@ int faithd_forget(struct faithd_xl_forget_args *a)
 		return 0;
 	}
 	__builtin_memcpy(&peer, &f->peer, sizeof(peer));
-	bpf_map_delete_elem(&flows, &peer);
-	if (!bpf_map_delete_elem(&flows, &key))
-		syn_limits_release(key.saddr);
+	syn_delete(&key, &peer);
 	return 1;
 }
 

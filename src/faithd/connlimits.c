@@ -304,56 +304,22 @@ static void total_out(struct faithd_limits *l)
 	__atomic_fetch_sub(l->total, 1, __ATOMIC_SEQ_CST);
 }
 
-/*
- * The counts first, then the ledger; on release the ledger first: a
- * worker that dies between the two steps leaves a count behind, rather
- * than have the master count a connection out twice (and so let one
- * through beyond a limit).  With faithd's own table, all of it under the
- * lock, whose next holder puts right what a dead one left half done.
- */
-int limits_acquire(struct faithd_limits *l, const struct in6_addr *src, unsigned *ticket)
+/* One more from src in the counts, within the limits: 0, -EMFILE,
+ * -EUSERS or -ENOSPC. */
+static int count_in(struct faithd_limits *l, const struct in6_addr *src)
 {
-	int err;
+	int err = total_in(l);
 
-	*ticket = LEDGER_NONE;
-	if (in_table(l)) {
-		lock(l);
-		err = total_in(l);
-		if (!err && (err = table_in(l, src)))
-			total_out(l);
-		if (!err)
-			*ticket = ledger_note(src);
-		unlock(l);
+	if (err || !l->max_per_source)
 		return err;
-	}
-	err = total_in(l);
-	if (!err && l->max_per_source && (err = program_in(l, src)))
+	err = in_table(l) ? table_in(l, src) : program_in(l, src);
+	if (err)
 		total_out(l);
-	if (!err)
-		*ticket = ledger_note(src);
 	return err;
 }
 
-void limits_release(struct faithd_limits *l, const struct in6_addr *src, unsigned ticket)
+static void count_out(struct faithd_limits *l, const struct in6_addr *src)
 {
-	if (in_table(l)) {
-		lock(l);
-		ledger_forget(ticket);
-		table_out(l, src);
-		total_out(l);
-		unlock(l);
-		return;
-	}
-	ledger_forget(ticket);
-	if (l->max_per_source)
-		program_out(l, src);
-	total_out(l);
-}
-
-static void count_out_cb(void *arg, const struct in6_addr *src)
-{
-	struct faithd_limits *l = arg;
-
 	if (in_table(l))
 		table_out(l, src);
 	else if (l->max_per_source)
@@ -361,16 +327,58 @@ static void count_out_cb(void *arg, const struct in6_addr *src)
 	total_out(l);
 }
 
+static void count_out_cb(void *l, const struct in6_addr *src)
+{
+	count_out(l, src);
+}
+
+/* With faithd's own table: the counts and the ledgers under the lock,
+ * whose next holder puts right what a dead one left half done. */
+static bool lock_table(struct faithd_limits *l)
+{
+	if (!in_table(l))
+		return false;
+	lock(l);
+	return true;
+}
+
+/*
+ * The counts first, then the ledger; on release the ledger first: a
+ * worker that dies between the two steps leaves a count behind, rather
+ * than have the master count a connection out twice (and so let one
+ * through beyond a limit).
+ */
+int limits_acquire(struct faithd_limits *l, const struct in6_addr *src, unsigned *ticket)
+{
+	bool locked = lock_table(l);
+	int err = count_in(l, src);
+
+	*ticket = err ? LEDGER_NONE : ledger_note(src);
+	if (locked)
+		unlock(l);
+	return err;
+}
+
+void limits_release(struct faithd_limits *l, const struct in6_addr *src, unsigned ticket)
+{
+	bool locked = lock_table(l);
+
+	ledger_forget(ticket);
+	count_out(l, src);
+	if (locked)
+		unlock(l);
+}
+
 unsigned limits_reclaim(struct faithd_limits *l, unsigned worker)
 {
+	bool locked;
 	unsigned n;
 
 	if (!l->ledgers)
 		return 0;
-	if (in_table(l))
-		lock(l);
+	locked = lock_table(l);
 	n = ledger_walk(l->ledgers, worker, true, count_out_cb, l);
-	if (in_table(l))
+	if (locked)
 		unlock(l);
 	return n;
 }

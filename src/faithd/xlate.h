@@ -96,6 +96,9 @@ unsigned *xlate_syn_conns_total(struct faithd_xlate *xl);
  * running it: a FAITHD_XL_LIMIT_* result, or -errno. */
 int xlate_syn_limit_fd(const struct faithd_xlate *xl);
 int xlate_limit_run(int fd, const void *src, uint32_t op);
+/* Run the syscall program fd on args (its ctx, len bytes): its return
+ * value, or -errno. */
+int xlate_call(int fd, void *args, size_t len);
 /* Once the services' sockets are registered: which they are (0, -errno). */
 int xlate_syn_services(struct faithd_xlate *xl, const struct faithd_opts *o);
 /* The ring of connections the program ended (-1: none), and logging them. */

@@ -91,17 +91,15 @@ static const char *why_forget(const struct faithd_xlate *xl, const struct faithd
 /* Run the program's `faithd_forget` (see there): whether it forgot. */
 static bool forget_run(struct faithd_xlate *xl, struct faithd_xl_forget_args *a)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = a, .ctx_size_in = sizeof(*a));
+	int r = xlate_call(bpf_program__fd(xl->skel->progs.faithd_forget), a, sizeof(*a));
 	static bool said;
 
-	if (bpf_prog_test_run_opts(bpf_program__fd(xl->skel->progs.faithd_forget), &run)) {
-		if (!said)
-			log_warn("--translate-after syn: the sweep cannot forget connections: %s",
-				 strerror(errno));
+	if (r < 0 && !said) {
+		log_warn("--translate-after syn: the sweep cannot forget connections: %s",
+			 strerror(-r));
 		said = true;
-		return false;
 	}
-	return run.retval == 1;
+	return r == 1;
 }
 
 /*

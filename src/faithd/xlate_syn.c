@@ -366,15 +366,21 @@ int xlate_syn_limit_fd(const struct faithd_xlate *xl)
 	return xl && xl->syn ? bpf_program__fd(xl->skel->progs.faithd_limit) : -1;
 }
 
-int xlate_limit_run(int fd, const void *src, uint32_t op)
+int xlate_call(int fd, void *args, size_t len)
 {
-	struct faithd_xl_limit_args args = { .op = op };
-	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &args, .ctx_size_in = sizeof(args));
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = args, .ctx_size_in = (__u32)len);
 
-	memcpy(args.addr, src, sizeof(args.addr));
 	if (bpf_prog_test_run_opts(fd, &run))
 		return -errno;
 	return (int)run.retval;
+}
+
+int xlate_limit_run(int fd, const void *src, uint32_t op)
+{
+	struct faithd_xl_limit_args args = { .op = op };
+
+	memcpy(args.addr, src, sizeof(args.addr));
+	return xlate_call(fd, &args, sizeof(args));
 }
 
 void xlate_syn_stop(struct faithd_xlate *xl)
